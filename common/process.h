@@ -1,0 +1,31 @@
+// Process plumbing shared by the slotcache binaries: flag parsing with a
+// usage text, and waiting for SIGTERM/SIGINT.
+//
+// Call BlockShutdownSignals() first thing in main(), before any thread
+// starts, so the signals are delivered only to WaitForShutdownSignal().
+#ifndef SLOTCACHE_COMMON_PROCESS_H_
+#define SLOTCACHE_COMMON_PROCESS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace slotcache {
+
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and in every
+// thread started after it; also ignores SIGPIPE.
+void BlockShutdownSignals();
+
+// Sleeps until SIGTERM, SIGINT or SIGHUP arrives; returns its name.
+std::string WaitForShutdownSignal();
+
+// Parses absl flags. `--help` prints `usage` and the flags defined in
+// files named main.cc (where binaries define theirs), then exits 0.
+// Returns the positional arguments, program name excluded.
+std::vector<std::string> ParseFlags(int argc, char** argv,
+                                    absl::string_view usage);
+
+}  // namespace slotcache
+
+#endif  // SLOTCACHE_COMMON_PROCESS_H_
