@@ -22,13 +22,12 @@ absl::Status CheckHealth(absl::string_view address, absl::Duration timeout,
         "health check of ", address, " failed: ", status.error_message(),
         "; is the server running and reachable?"));
   }
-  if (response.status() !=
-      grpc::health::v1::HealthCheckResponse::SERVING) {
-    return absl::UnavailableError(absl::StrCat(
-        address, " answers but is not serving (status ",
-        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
-            response.status()),
-        ")"));
+  if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(
+        absl::StrCat(address, " answers but is not serving (status ",
+                     grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                         response.status()),
+                     ")"));
   }
   return absl::OkStatus();
 }

@@ -26,7 +26,7 @@ void LogLine(absl::LogSeverity severity, const char* file, int line,
 #define SC_LOG_SEVERITY_WARNING ::absl::LogSeverity::kWarning
 #define SC_LOG_SEVERITY_ERROR ::absl::LogSeverity::kError
 
-#define SC_LOG(severity, ...)                                       \
+#define SC_LOG(severity, ...)                                          \
   ::slotcache::LogLine(SC_LOG_SEVERITY_##severity, __FILE__, __LINE__, \
                        ::absl::StrFormat(__VA_ARGS__))
 

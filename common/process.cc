@@ -6,10 +6,10 @@
 #include <cstring>
 #include <iostream>
 
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/flags/internal/program_name.h"
 #include "absl/flags/internal/usage.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 
 namespace slotcache {
 namespace {
@@ -50,8 +50,8 @@ std::vector<std::string> ParseFlags(int argc, char** argv,
     if (std::strcmp(argv[i], "--help") == 0 ||
         std::strcmp(argv[i], "-h") == 0) {
       absl::flags_internal::FlagsHelp(
-          std::cout, "/main.cc", absl::flags_internal::HelpFormat::kHumanReadable,
-          usage);
+          std::cout, "/main.cc",
+          absl::flags_internal::HelpFormat::kHumanReadable, usage);
       std::exit(0);
     }
   }

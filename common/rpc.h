@@ -67,8 +67,8 @@ struct ChannelOptions {
 };
 
 // A channel to `address` ("host:port") with slotcache's transport settings.
-std::shared_ptr<grpc::Channel> MakeChannel(
-    absl::string_view address, const ChannelOptions& options = {});
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view address,
+                                           const ChannelOptions& options = {});
 
 // Deadline helper: now + `timeout` as a system_clock time point for
 // grpc::ClientContext::set_deadline.

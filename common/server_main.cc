@@ -17,12 +17,13 @@ absl::Status WriteFileAtomically(const std::string& path,
     std::ofstream out(tmp, std::ios::trunc);
     out << contents;
     if (!out.good()) {
-      return absl::InternalError(
-          absl::StrCat("cannot write ", tmp, "; check the folder exists and is writable"));
+      return absl::InternalError(absl::StrCat(
+          "cannot write ", tmp, "; check the folder exists and is writable"));
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+    return absl::InternalError(
+        absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   return absl::OkStatus();
 }

@@ -26,7 +26,8 @@ constexpr std::array<uint16_t, 256> kCrc16Table = MakeCrc16Table();
 uint16_t Crc16(absl::string_view data) {
   uint16_t crc = 0;
   for (unsigned char c : data) {
-    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ c) & 0xff]);
+    crc = static_cast<uint16_t>((crc << 8) ^
+                                kCrc16Table[((crc >> 8) ^ c) & 0xff]);
   }
   return crc;
 }

@@ -5,7 +5,9 @@
 namespace slotcache {
 namespace {
 
-TEST(Crc16Test, MatchesXmodemCheckValue) { EXPECT_EQ(Crc16("123456789"), 0x31C3); }
+TEST(Crc16Test, MatchesXmodemCheckValue) {
+  EXPECT_EQ(Crc16("123456789"), 0x31C3);
+}
 
 TEST(Crc16Test, EmptyInputIsZero) { EXPECT_EQ(Crc16(""), 0); }
 

@@ -14,9 +14,10 @@ ABSL_FLAG(std::string, address_file, "",
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
-  slotcache::ParseFlags(argc, argv,
-                        "slotcache-coordinator: the slotcache control plane.\n\n"
-                        "Usage: slotcache-coordinator --listen=HOST:PORT [flags]");
+  slotcache::ParseFlags(
+      argc, argv,
+      "slotcache-coordinator: the slotcache control plane.\n\n"
+      "Usage: slotcache-coordinator --listen=HOST:PORT [flags]");
   slotcache::ServeOptions options;
   options.name = "slotcache-coordinator";
   options.rpc.listen_address = absl::GetFlag(FLAGS_listen);

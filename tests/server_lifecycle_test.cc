@@ -19,7 +19,8 @@ using testing::StartServer;
 class ServerLifecycleTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ServerLifecycleTest, AnswersHealthCheckAndStopsOnSigterm) {
-  absl::StatusOr<ServerProcess> server = StartServer(RunfilePath(GetParam()), {});
+  absl::StatusOr<ServerProcess> server =
+      StartServer(RunfilePath(GetParam()), {});
   ASSERT_TRUE(server.ok()) << server.status();
 
   EXPECT_TRUE(CheckHealth(server->address, absl::Seconds(10)).ok());
@@ -33,9 +34,9 @@ TEST_P(ServerLifecycleTest, AnswersHealthCheckAndStopsOnSigterm) {
 
 TEST_P(ServerLifecycleTest, RefusesAnAddressThatIsNotHostPort) {
   absl::StatusOr<std::unique_ptr<testing::ChildProcess>> process =
-      testing::ChildProcess::Start(
-          RunfilePath(GetParam()), {"--listen=no-port-here"},
-          testing::NewTempDir("badlisten") + "/log");
+      testing::ChildProcess::Start(RunfilePath(GetParam()),
+                                   {"--listen=no-port-here"},
+                                   testing::NewTempDir("badlisten") + "/log");
   ASSERT_TRUE(process.ok()) << process.status();
   absl::StatusOr<int> exit_code = (*process)->Wait(absl::Seconds(30));
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
@@ -44,19 +45,19 @@ TEST_P(ServerLifecycleTest, RefusesAnAddressThatIsNotHostPort) {
       << (*process)->ReadLog();
 }
 
-INSTANTIATE_TEST_SUITE_P(Binaries, ServerLifecycleTest,
-                         ::testing::Values("node/slotcache-node",
-                                           "coordinator/slotcache-coordinator"));
+INSTANTIATE_TEST_SUITE_P(
+    Binaries, ServerLifecycleTest,
+    ::testing::Values("node/slotcache-node",
+                      "coordinator/slotcache-coordinator"));
 
 TEST(SlotctlTest, PingReportsServingServer) {
   absl::StatusOr<ServerProcess> server =
       StartServer(RunfilePath("node/slotcache-node"), {});
   ASSERT_TRUE(server.ok()) << server.status();
   absl::StatusOr<std::unique_ptr<testing::ChildProcess>> ping =
-      testing::ChildProcess::Start(
-          RunfilePath("client/slotctl"),
-          {"--target=" + server->address, "ping"},
-          testing::NewTempDir("ping") + "/log");
+      testing::ChildProcess::Start(RunfilePath("client/slotctl"),
+                                   {"--target=" + server->address, "ping"},
+                                   testing::NewTempDir("ping") + "/log");
   ASSERT_TRUE(ping.ok()) << ping.status();
   absl::StatusOr<int> exit_code = (*ping)->Wait(absl::Seconds(30));
   ASSERT_TRUE(exit_code.ok());

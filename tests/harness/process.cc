@@ -31,8 +31,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     const std::string& binary, const std::vector<std::string>& args,
     const std::string& log_path) {
   if (access(binary.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat(binary, " is not an executable; add it to the test's data"));
+    return absl::NotFoundError(absl::StrCat(
+        binary, " is not an executable; add it to the test's data"));
   }
   int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (log_fd < 0) {
@@ -159,9 +159,9 @@ absl::Status PollUntil(const std::function<bool()>& condition,
   absl::Duration pause = absl::Milliseconds(1);
   while (!condition()) {
     if (absl::Now() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "timed out after ", absl::FormatDuration(timeout), " waiting for ",
-          what));
+      return absl::DeadlineExceededError(
+          absl::StrCat("timed out after ", absl::FormatDuration(timeout),
+                       " waiting for ", what));
     }
     absl::SleepFor(pause);
     pause = std::min(pause * 2, absl::Milliseconds(50));
