@@ -4,39 +4,20 @@
 #include <utility>
 
 #include "absl/random/random.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/node_id.h"
 #include "common/status.h"
 #include "coordinator/placement.h"
 
 namespace slotcache::coordinator {
 namespace {
 
-// Node ids are handed out once and persisted by the node; they are its
-// identity across restarts and address changes.
-constexpr size_t kMaxNodeIdLength = 64;
-
-std::string RandomHex(int bytes) {
+std::string NewClusterId() {
   absl::BitGen gen;
-  std::string out;
-  for (int i = 0; i < bytes; ++i) {
-    out += absl::StrFormat("%02x", absl::Uniform<int>(gen, 0, 256));
-  }
-  return out;
-}
-
-bool ValidNodeId(const std::string& id) {
-  if (id.empty() || id.size() > kMaxNodeIdLength) return false;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
-        c != '_') {
-      return false;
-    }
-  }
-  return true;
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
 }
 
 bool ValidHostPort(const std::string& address) {
@@ -195,7 +176,7 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
         " registered without an availability zone; start slotcache-node "
         "with --az=NAME"));
   }
-  if (!request.node_id().empty() && !ValidNodeId(request.node_id())) {
+  if (!request.node_id().empty() && !IsValidNodeId(request.node_id())) {
     return InvalidArgumentError(absl::StrCat(
         "node id '", request.node_id(),
         "' is not 1-64 letters, digits, '-' or '_'; delete the node's "
@@ -211,7 +192,7 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
   bool changed = true;
   if (id.empty()) {
     do {
-      id = RandomHex(5);
+      id = NewNodeId();
     } while (nodes_.contains(id));
   }
   if (known == nodes_.end()) {
@@ -387,7 +368,7 @@ absl::StatusOr<v1::CreateClusterResponse> Coordinator::CreateCluster(
   if (!placements.ok()) return placements.status();
 
   StoredMeta meta_before = meta_;
-  meta_.set_cluster_id(RandomHex(8));
+  meta_.set_cluster_id(NewClusterId());
   std::vector<v1::SlotRange> ranges = EvenSlotRanges(request.shards());
   StateUpdate update;
   std::vector<PendingEvent> events;
