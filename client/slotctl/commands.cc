@@ -9,21 +9,19 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/sdk/client.h"
 #include "client/slotctl/cluster_check.h"
+#include "client/slotctl/coordinator_map_source.h"
 #include "common/health.h"
 #include "common/rpc.h"
 #include "common/slot.h"
 #include "common/status.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "proto/cache.grpc.pb.h"
 #include "proto/coordinator.grpc.pb.h"
 
 namespace slotcache::slotctl {
 namespace {
-
-// How many MOVED redirects get/set/del follow before giving up.
-constexpr int kMaxRedirects = 3;
 
 std::unique_ptr<v1::CoordinatorService::Stub> CoordinatorStub(
     const Context& ctx) {
@@ -315,64 +313,32 @@ void PrintValue(std::ostream& out, const v1::Value& value,
   }
 }
 
-// Runs one keyed command on the primary that owns the key's slot (from the
-// coordinator's map), following MOVED redirects a few times.
+// Runs one keyed command through the SDK, which routes it by slot with the
+// coordinator's map and follows MOVED redirects.
 int KeyCommand(const Context& ctx, const std::string& name,
                const std::vector<std::string>& args) {
-  int exit_code = kExitOk;
-  std::optional<v1::ClusterMap> map = Describe(ctx, &exit_code);
-  if (!map.has_value()) return exit_code;
-  const uint32_t slot = KeySlot(args[0]);
-  std::string address;
-  absl::flat_hash_map<std::string, std::string> addresses;
-  for (const v1::NodeInfo& node : map->nodes()) {
-    addresses[node.node_id()] = node.address();
-  }
-  for (const v1::ShardInfo& shard : map->shards()) {
-    for (const v1::SlotRange& r : shard.slots()) {
-      if (slot >= r.start() && slot <= r.end()) {
-        address = addresses[shard.primary_node_id()];
-      }
-    }
-  }
-  if (address.empty()) {
-    *ctx.err << "slotctl: no primary serves slot " << slot << " of key '"
-             << args[0]
-             << "'; check the cluster with `slotctl cluster check`\n";
+  ClientOptions options;
+  options.map_source = std::make_shared<CoordinatorMapSource>(ctx.coordinator);
+  options.default_timeout = ctx.timeout;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (!client.ok()) {
+    *ctx.err << "slotctl: " << client.status().message() << "\n";
     return kExitFailed;
   }
-  v1::ExecuteRequest request;
-  request.mutable_command()->set_name(name);
-  for (const std::string& arg : args) request.mutable_command()->add_args(arg);
-  for (int attempt = 0;; ++attempt) {
-    v1::ExecuteResponse response;
-    auto context = CallContext(ctx);
-    grpc::Status status = v1::CacheService::NewStub(MakeChannel(address))
-                              ->Execute(context.get(), request, &response);
-    v1::Error error = response.reply().error();
-    if (!status.ok()) {
-      error = ErrorOf(FromGrpcStatus(status));
-      if (error.code() != v1::MOVED) {
-        return Fail(ctx, name, status, address);
-      }
-    }
-    if (error.code() == v1::MOVED && attempt < kMaxRedirects) {
-      address = error.redirect().address();
-      continue;
-    }
-    if (error.code() != v1::ERROR_CODE_UNSPECIFIED) {
-      *ctx.err << "slotctl: " << name << " failed ("
-               << v1::ErrorCode_Name(error.code()) << " from " << address
-               << "): " << error.message() << "\n";
-      return kExitFailed;
-    }
-    if (ctx.output == OutputFormat::kJson) {
-      PrintJson(ctx, response.reply().value());
-    } else {
-      PrintValue(*ctx.out, response.reply().value(), "");
-    }
-    return kExitOk;
+  absl::StatusOr<v1::Value> value = (*client)->Execute(
+      MakeCommand(name, std::vector<std::string>(args.begin(), args.end())));
+  if (!value.ok()) {
+    *ctx.err << "slotctl: " << name << " failed ("
+             << v1::ErrorCode_Name(ErrorCodeOf(value.status()))
+             << "): " << value.status().message() << "\n";
+    return kExitFailed;
   }
+  if (ctx.output == OutputFormat::kJson) {
+    PrintJson(ctx, *value);
+  } else {
+    PrintValue(*ctx.out, *value, "");
+  }
+  return kExitOk;
 }
 
 std::string CommandName(const Command& command) {
