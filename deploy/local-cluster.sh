@@ -17,6 +17,7 @@
 # Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME):
 #   <name>.log  <name>.pid  <name>.addr  data/<name>/
 set -euo pipefail
+CALLER_DIR="$(pwd)"
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 HOME_DIR="${SLOTCACHE_HOME:-$ROOT/.local-cluster}"
@@ -129,19 +130,24 @@ up() {
   echo
   "$SLOTCTL" --coordinator="$coordinator" cluster status
 
-  local seeds
+  local seeds slotctl="$SLOTCTL"
   seeds=$("$SLOTCTL" --coordinator="$coordinator" cluster status --output=json |
     grep -o '"address": "[^"]*"' | head -3 | cut -d'"' -f4 | paste -sd, -)
+  # Show commands the way the caller can paste them.
+  if [ "$CALLER_DIR" = "$ROOT" ]; then slotctl="bazel-bin/client/slotctl"; fi
+  if [ "$coordinator" != "127.0.0.1:6999" ]; then
+    slotctl="$slotctl --coordinator=$coordinator"
+  fi
   cat <<MSG
 
-local-cluster: up. Coordinator (control plane): $coordinator
-  node seeds for SDK clients: $seeds
-  try:    $SLOTCTL set user:42 alice
-          $SLOTCTL get user:42
-          $SLOTCTL cluster check
-  (add --coordinator=$coordinator when not using the default 127.0.0.1:6999)
-  logs:   $HOME_DIR/*.log
-  stop:   deploy/local-cluster.sh down
+local-cluster: up. Coordinator: $coordinator
+  seed nodes (for SDK clients): $seeds
+  try:   $slotctl set user:42 alice
+         $slotctl get user:42
+         $slotctl cluster status
+         $slotctl cluster check
+  logs:  $HOME_DIR/*.log
+  stop:  deploy/local-cluster.sh down
 MSG
   trap - EXIT
   if [ "$FOREGROUND" = 1 ]; then

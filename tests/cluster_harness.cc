@@ -14,8 +14,8 @@ namespace slotcache::testing {
 namespace {
 
 const char* const kCoordinatorFlags[] = {
-    "--heartbeat_interval=50ms", "--node_timeout=500ms",
-    "--startup_grace=1s", "--primary_lease=500ms"};
+    "--heartbeat_interval=50ms", "--node_timeout=500ms", "--startup_grace=1s",
+    "--primary_lease=500ms"};
 
 // Starts `binary` with `args` plus --address_file, waits for the address.
 absl::StatusOr<std::string> StartAndWait(const std::string& binary,
@@ -33,8 +33,7 @@ absl::StatusOr<std::string> StartAndWait(const std::string& binary,
   absl::Status ready = PollUntil(
       [&] {
         std::ifstream in(address_file);
-        return static_cast<bool>(std::getline(in, address)) &&
-               !address.empty();
+        return static_cast<bool>(std::getline(in, address)) && !address.empty();
       },
       absl::Seconds(30), absl::StrCat(name, " to announce its address"));
   if (!ready.ok()) {
@@ -58,8 +57,8 @@ absl::Status TestCluster::StartCoordinator() {
   args.push_back(absl::StrCat(
       "--listen=", coordinator_.empty() ? "127.0.0.1:0" : coordinator_));
   absl::StatusOr<std::string> address =
-      StartAndWait(RunfilePath("coordinator/slotcache-coordinator"), args,
-                   dir_, "coordinator", &coordinator_process_);
+      StartAndWait(RunfilePath("coordinator/slotcache-coordinator"), args, dir_,
+                   "coordinator", &coordinator_process_);
   if (!address.ok()) return address.status();
   coordinator_ = *address;
   return absl::OkStatus();
@@ -71,9 +70,9 @@ absl::Status TestCluster::StopCoordinator() {
   absl::StatusOr<int> code = coordinator_process_->Wait(absl::Seconds(20));
   if (!code.ok()) return code.status();
   if (*code != 0) {
-    return absl::InternalError(absl::StrCat(
-        "coordinator exited with ", *code, ":\n",
-        coordinator_process_->ReadLog()));
+    return absl::InternalError(absl::StrCat("coordinator exited with ", *code,
+                                            ":\n",
+                                            coordinator_process_->ReadLog()));
   }
   coordinator_process_.reset();
   return absl::OkStatus();

@@ -45,10 +45,10 @@ class TestCluster {
   // The coordinator's DescribeCluster.
   absl::StatusOr<v1::ClusterMap> Describe() const;
   // Waits until `condition` holds for the coordinator's map.
-  absl::Status WaitForMap(const std::function<bool(const v1::ClusterMap&)>&
-                              condition,
-                          const std::string& what,
-                          absl::Duration timeout = absl::Seconds(20)) const;
+  absl::Status WaitForMap(
+      const std::function<bool(const v1::ClusterMap&)>& condition,
+      const std::string& what,
+      absl::Duration timeout = absl::Seconds(20)) const;
 
   // Runs client/slotctl --coordinator=<this coordinator> `args`; returns
   // its exit code and puts its output in `output`.
