@@ -1,29 +1,88 @@
 // slotcache-coordinator: the control plane (members, slot map, epochs,
 // failover). Flags, wiring, run.
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/server_main.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/rocksdb_state_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:6999",
           "HOST:PORT to serve on; port 0 picks a free port.");
 ABSL_FLAG(std::string, address_file, "",
           "If set, write the bound HOST:PORT to this file once serving.");
+ABSL_FLAG(std::string, data_dir, "./coordinator-data",
+          "Folder for the coordinator's durable state (RocksDB); created if "
+          "missing. Keep it across restarts.");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Milliseconds(200),
+          "How often nodes heartbeat.");
+ABSL_FLAG(absl::Duration, node_timeout, absl::Milliseconds(1000),
+          "A node that has not heartbeated for this long is marked FAILED.");
+ABSL_FLAG(absl::Duration, primary_lease, absl::Milliseconds(1000),
+          "Write lease a healthy primary gets with each heartbeat reply.");
+ABSL_FLAG(absl::Duration, startup_grace, absl::Seconds(3),
+          "After a start, nodes get this long to reconnect before failure "
+          "detection begins.");
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
   slotcache::ParseFlags(
       argc, argv,
       "slotcache-coordinator: the slotcache control plane.\n\n"
-      "Usage: slotcache-coordinator --listen=HOST:PORT [flags]");
+      "Usage: slotcache-coordinator --listen=HOST:PORT --data_dir=DIR "
+      "[flags]");
+  namespace sc = slotcache::coordinator;
+  sc::CoordinatorOptions coordinator_options;
+  coordinator_options.heartbeat_interval =
+      absl::GetFlag(FLAGS_heartbeat_interval);
+  coordinator_options.node_timeout = absl::GetFlag(FLAGS_node_timeout);
+  coordinator_options.primary_lease = absl::GetFlag(FLAGS_primary_lease);
+  coordinator_options.startup_grace = absl::GetFlag(FLAGS_startup_grace);
+  if (coordinator_options.heartbeat_interval <= absl::ZeroDuration() ||
+      coordinator_options.node_timeout <=
+          coordinator_options.heartbeat_interval) {
+    SC_LOG(ERROR,
+           "slotcache-coordinator: --node_timeout (%s) must be longer than "
+           "--heartbeat_interval (%s), which must be positive",
+           absl::FormatDuration(coordinator_options.node_timeout),
+           absl::FormatDuration(coordinator_options.heartbeat_interval));
+    return 2;
+  }
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  absl::StatusOr<std::unique_ptr<sc::StateStore>> store =
+      sc::OpenRocksDbStateStore(data_dir);
+  if (!store.ok()) {
+    SC_LOG(ERROR, "slotcache-coordinator: %s", store.status().ToString());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<sc::Coordinator>> coordinator =
+      sc::Coordinator::Create(std::move(*store), coordinator_options);
+  if (!coordinator.ok()) {
+    SC_LOG(ERROR, "slotcache-coordinator: %s", coordinator.status().ToString());
+    return 1;
+  }
+  sc::CoordinatorServiceImpl service(coordinator->get());
+
   slotcache::ServeOptions options;
   options.name = "slotcache-coordinator";
   options.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.address_file = absl::GetFlag(FLAGS_address_file);
-  absl::Status status =
-      slotcache::ServeUntilSignal(options, {}, nullptr, nullptr);
+  absl::Status status = slotcache::ServeUntilSignal(
+      options, {&service},
+      [&](const std::string&) {
+        (*coordinator)->StartFailureDetection();
+        return absl::OkStatus();
+      },
+      [&] {
+        service.Shutdown();
+        (*coordinator)->Shutdown();
+      });
   if (!status.ok()) {
     SC_LOG(ERROR, "slotcache-coordinator: %s", status.ToString());
     return 1;

@@ -1,0 +1,115 @@
+#include "client/sdk/node_channel.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc.h"
+#include "common/status.h"
+#include "grpcpp/client_context.h"
+
+namespace slotcache {
+
+struct NodeChannel::Call {
+  grpc::ClientContext context;
+  v1::BatchRequest request;
+  v1::BatchResponse response;
+  std::vector<Item> items;
+};
+
+NodeChannel::NodeChannel(std::string address,
+                         std::shared_ptr<grpc::Channel> channel,
+                         const BatchingOptions& options, StatsCounters* stats)
+    : address_(std::move(address)),
+      stub_(v1::CacheService::NewStub(std::move(channel))),
+      options_(options),
+      stats_(stats) {}
+
+NodeChannel::~NodeChannel() {
+  absl::MutexLock lock(&mu_);
+  // Queued commands are sent by the completing batches, so waiting for
+  // outstanding_ to drop to zero also drains the queue.
+  mu_.Await(absl::Condition(
+      +[](int* outstanding) { return *outstanding == 0; }, &outstanding_));
+}
+
+void NodeChannel::Submit(v1::Command command, absl::Time deadline,
+                         bool replica_read, Done done) {
+  std::vector<Item> batch;
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(
+        Item{std::move(command), deadline, replica_read, std::move(done)});
+    if (outstanding_ >= std::max(1, options_.max_outstanding_batches)) return;
+    ++outstanding_;
+    batch = TakeBatchLocked();
+  }
+  Send(std::move(batch));
+}
+
+std::vector<NodeChannel::Item> NodeChannel::TakeBatchLocked() {
+  const size_t n =
+      std::min<size_t>(queue_.size(), std::max(1, options_.max_batch_size));
+  std::vector<Item> batch;
+  batch.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+void NodeChannel::Send(std::vector<Item> batch) {
+  auto* call = new Call;
+  absl::Time deadline = absl::InfinitePast();
+  bool replica_read = false;
+  for (Item& item : batch) {
+    deadline = std::max(deadline, item.deadline);
+    replica_read = replica_read || item.replica_read;
+    *call->request.add_commands() = item.command;
+  }
+  // Reads for a replica and commands for a primary share a batch only when
+  // the map said this node is both, which cannot happen; the option is
+  // harmless on a primary.
+  call->request.mutable_options()->set_allow_replica_read(replica_read);
+  call->items = std::move(batch);
+  call->context.set_deadline(absl::ToChronoTime(deadline));
+  StatsCounters::Add(stats_->rpcs_sent);
+  StatsCounters::Add(stats_->commands_sent, call->items.size());
+  stub_->async()->Batch(
+      &call->context, &call->request, &call->response,
+      [this, call](grpc::Status status) { OnBatchDone(call, status); });
+}
+
+void NodeChannel::OnBatchDone(Call* call, const grpc::Status& grpc_status) {
+  absl::Status status = FromGrpcStatus(grpc_status);
+  if (status.ok() &&
+      call->response.replies_size() != static_cast<int>(call->items.size())) {
+    status = MakeError(
+        v1::INTERNAL,
+        absl::StrCat("node ", address_, " answered a batch of ",
+                     call->items.size(), " commands with ",
+                     call->response.replies_size(),
+                     " replies; this is a node bug, please report it"));
+  }
+  for (size_t i = 0; i < call->items.size(); ++i) {
+    if (status.ok()) {
+      call->items[i].done(status, call->response.mutable_replies(i));
+    } else {
+      call->items[i].done(status, nullptr);
+    }
+  }
+  std::vector<Item> next;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) {
+      --outstanding_;
+    } else {
+      next = TakeBatchLocked();
+    }
+  }
+  delete call;
+  if (!next.empty()) Send(std::move(next));
+}
+
+}  // namespace slotcache

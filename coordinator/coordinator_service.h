@@ -1,0 +1,67 @@
+// gRPC front of the Coordinator (proto/coordinator.proto): converts
+// requests and statuses, and runs the two long-lived streams.
+//
+// Streams use the synchronous API, one server thread per open stream (one
+// per node plus watching clients). Shutdown() ends them promptly instead of
+// letting them hold the server's shutdown grace.
+//
+// Thread-safety: safe to call from gRPC's threads concurrently.
+#ifndef SLOTCACHE_COORDINATOR_COORDINATOR_SERVICE_H_
+#define SLOTCACHE_COORDINATOR_COORDINATOR_SERVICE_H_
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/coordinator.h"
+#include "proto/coordinator.grpc.pb.h"
+
+namespace slotcache::coordinator {
+
+class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
+ public:
+  // `coordinator` is not owned and must outlive the service.
+  explicit CoordinatorServiceImpl(Coordinator* coordinator)
+      : coordinator_(coordinator) {}
+
+  grpc::Status RegisterNode(grpc::ServerContext* context,
+                            const v1::RegisterNodeRequest* request,
+                            v1::RegisterNodeResponse* response) override;
+  grpc::Status Heartbeat(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::HeartbeatResponse, v1::HeartbeatRequest>*
+          stream) override;
+  grpc::Status WatchClusterMap(
+      grpc::ServerContext* context, const v1::WatchClusterMapRequest* request,
+      grpc::ServerWriter<v1::ClusterMap>* writer) override;
+  grpc::Status CreateCluster(grpc::ServerContext* context,
+                             const v1::CreateClusterRequest* request,
+                             v1::CreateClusterResponse* response) override;
+  grpc::Status DescribeCluster(grpc::ServerContext* context,
+                               const v1::DescribeClusterRequest* request,
+                               v1::ClusterMap* response) override;
+  grpc::Status ListEvents(grpc::ServerContext* context,
+                          const v1::ListEventsRequest* request,
+                          v1::ListEventsResponse* response) override;
+  grpc::Status ListOperations(grpc::ServerContext* context,
+                              const v1::ListOperationsRequest* request,
+                              v1::ListOperationsResponse* response) override;
+
+  // Cancels every open stream and refuses new ones.
+  void Shutdown();
+
+ private:
+  // Registers a stream's context for Shutdown(); false when shutting down.
+  bool TrackStream(grpc::ServerContext* context);
+  void UntrackStream(grpc::ServerContext* context);
+
+  // Constant after construction.
+  Coordinator* const coordinator_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_set<grpc::ServerContext*> streams_ ABSL_GUARDED_BY(mu_);
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace slotcache::coordinator
+
+#endif  // SLOTCACHE_COORDINATOR_COORDINATOR_SERVICE_H_

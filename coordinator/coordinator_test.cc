@@ -1,0 +1,291 @@
+#include "coordinator/coordinator.h"
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "coordinator/rocksdb_state_store.h"
+#include "gtest/gtest.h"
+
+namespace slotcache::coordinator {
+namespace {
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ =
+        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/coordinator-", counter++);
+    options_.clock = &clock_;
+    options_.heartbeat_interval = absl::Milliseconds(100);
+    options_.node_timeout = absl::Milliseconds(500);
+    options_.primary_lease = absl::Milliseconds(400);
+    options_.startup_grace = absl::ZeroDuration();
+    options_.on_node_failed = [this](const v1::NodeInfo& node) {
+      failed_.push_back(node.node_id());
+    };
+    Restart();
+  }
+
+  // Closes the coordinator (if any) and opens a new one on the same store.
+  void Restart() {
+    coordinator_.reset();
+    auto store = OpenRocksDbStateStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto c = Coordinator::Create(std::move(*store), options_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = std::move(*c);
+  }
+
+  std::string Register(const std::string& az, const std::string& id = "",
+                       const std::string& address = "") {
+    v1::RegisterNodeRequest request;
+    request.set_node_id(id);
+    request.set_address(address.empty()
+                            ? absl::StrCat("127.0.0.1:", 7000 + next_port_++)
+                            : address);
+    request.set_az(az);
+    auto response = coordinator_->RegisterNode(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->node_id() : "";
+  }
+
+  std::vector<std::string> RegisterNine() {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 9; ++i)
+      ids.push_back(Register(std::string(1, 'a' + i % 3)));
+    return ids;
+  }
+
+  v1::ClusterMap Create(uint32_t shards, uint32_t replicas) {
+    v1::CreateClusterRequest request;
+    request.set_shards(shards);
+    request.set_replicas(replicas);
+    auto response = coordinator_->CreateCluster(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->cluster_map() : v1::ClusterMap();
+  }
+
+  absl::StatusOr<v1::HeartbeatResponse> Beat(const std::string& id,
+                                             uint64_t version = 0) {
+    v1::HeartbeatRequest request;
+    request.set_node_id(id);
+    request.set_cluster_map_version(version);
+    return coordinator_->Heartbeat(request);
+  }
+
+  const v1::NodeInfo* FindNode(const v1::ClusterMap& map,
+                               const std::string& id) {
+    for (const v1::NodeInfo& node : map.nodes()) {
+      if (node.node_id() == id) return &node;
+    }
+    return nullptr;
+  }
+
+  FakeClock clock_;
+  CoordinatorOptions options_;
+  std::string dir_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::vector<std::string> failed_;
+  int next_port_ = 0;
+};
+
+TEST_F(CoordinatorTest, RegistrationAssignsIdAndReRegistrationKeepsIt) {
+  const std::string id = Register("a", "", "127.0.0.1:7001");
+  ASSERT_FALSE(id.empty());
+  const uint64_t version = coordinator_->CurrentMap()->version();
+
+  EXPECT_EQ(Register("b", id, "127.0.0.1:7999"), id);
+  const v1::ClusterMap map = *coordinator_->CurrentMap();
+  EXPECT_GT(map.version(), version) << "address change publishes a new map";
+  ASSERT_EQ(map.nodes_size(), 1);
+  EXPECT_EQ(map.nodes(0).address(), "127.0.0.1:7999");
+  EXPECT_EQ(map.nodes(0).az(), "b");
+  EXPECT_EQ(map.nodes(0).health(), v1::JOINING);
+}
+
+TEST_F(CoordinatorTest, RegistrationRejectsMissingAzAndBadAddress) {
+  v1::RegisterNodeRequest request;
+  request.set_address("127.0.0.1:7000");
+  auto no_az = coordinator_->RegisterNode(request);
+  ASSERT_FALSE(no_az.ok());
+  EXPECT_NE(no_az.status().message().find("--az"), std::string::npos);
+  request.set_az("a");
+  request.set_address("nohostport");
+  EXPECT_FALSE(coordinator_->RegisterNode(request).ok());
+}
+
+TEST_F(CoordinatorTest, CreateClusterAssignsRolesSlotsAndDistinctEpochs) {
+  RegisterNine();
+  const v1::ClusterMap map = Create(3, 2);
+  ASSERT_EQ(map.shards_size(), 3);
+  EXPECT_FALSE(map.cluster_id().empty());
+  std::vector<uint64_t> epochs;
+  for (const v1::ShardInfo& shard : map.shards()) {
+    epochs.push_back(shard.config_epoch());
+    ASSERT_EQ(shard.replica_node_ids_size(), 2);
+    const v1::NodeInfo* primary = FindNode(map, shard.primary_node_id());
+    ASSERT_NE(primary, nullptr);
+    EXPECT_EQ(primary->role(), v1::PRIMARY);
+    EXPECT_EQ(primary->shard_id(), shard.shard_id());
+    EXPECT_EQ(primary->health(), v1::HEALTHY);
+    for (const std::string& r : shard.replica_node_ids()) {
+      const v1::NodeInfo* replica = FindNode(map, r);
+      ASSERT_NE(replica, nullptr);
+      EXPECT_EQ(replica->role(), v1::REPLICA);
+      EXPECT_NE(replica->az(), primary->az());
+    }
+  }
+  EXPECT_EQ(epochs, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(map.shards(0).slots(0).start(), 0u);
+  EXPECT_EQ(map.shards(2).slots(0).end(), 16383u);
+
+  auto ops = coordinator_->ListOperations();
+  ASSERT_EQ(ops.operations_size(), 1);
+  EXPECT_EQ(ops.operations(0).kind(), "create_cluster");
+  EXPECT_EQ(ops.operations(0).state(), v1::Operation::SUCCEEDED);
+}
+
+TEST_F(CoordinatorTest, CreateClusterExplainsMissingNodesAndRefusesTwice) {
+  for (int i = 0; i < 4; ++i) Register("a");
+  v1::CreateClusterRequest request;
+  request.set_shards(3);
+  request.set_replicas(2);
+  auto too_few = coordinator_->CreateCluster(request);
+  ASSERT_FALSE(too_few.ok());
+  EXPECT_EQ(too_few.status().message(),
+            "need 9 registered unassigned nodes for 3 shards x (1+2), have 4; "
+            "start more nodes or lower --shards/--replicas");
+
+  Create(2, 1);
+  auto again = coordinator_->CreateCluster(request);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("already exists"), std::string::npos);
+}
+
+TEST_F(CoordinatorTest, RestartKeepsMapEpochsAndIdentities) {
+  std::vector<std::string> ids = RegisterNine();
+  const v1::ClusterMap before = Create(3, 2);
+  Restart();
+  const v1::ClusterMap after = *coordinator_->CurrentMap();
+  EXPECT_EQ(after.SerializeAsString(), before.SerializeAsString());
+
+  // A node re-registering after the restart keeps its role and shard, and
+  // every later change gets a higher version.
+  EXPECT_EQ(Register("a", ids[0], FindNode(after, ids[0])->address()), ids[0]);
+  EXPECT_EQ(FindNode(*coordinator_->CurrentMap(), ids[0])->shard_id(),
+            FindNode(before, ids[0])->shard_id());
+  Register("c", ids[1], "127.0.0.1:1");
+  EXPECT_GT(coordinator_->CurrentMap()->version(), before.version());
+
+  // Epochs continue above anything handed out before: a restarted
+  // coordinator on a wiped cluster record would be a bug, but the counter
+  // itself must not reset.
+  Restart();
+  EXPECT_GT(coordinator_->CurrentMap()->version(), before.version());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(coordinator_->CurrentMap()->shards(i).config_epoch(),
+              before.shards(i).config_epoch());
+  }
+}
+
+TEST_F(CoordinatorTest, MissedHeartbeatsMarkFailedAndHeartbeatRecovers) {
+  std::vector<std::string> ids = RegisterNine();
+  Create(3, 2);
+  clock_.Advance(absl::Milliseconds(400));
+  for (size_t i = 1; i < ids.size(); ++i) ASSERT_TRUE(Beat(ids[i]).ok());
+  clock_.Advance(absl::Milliseconds(200));  // ids[0] silent for 600ms
+  const uint64_t version = coordinator_->CurrentMap()->version();
+  coordinator_->DetectFailures();
+
+  v1::ClusterMap map = *coordinator_->CurrentMap();
+  EXPECT_EQ(FindNode(map, ids[0])->health(), v1::FAILED);
+  EXPECT_EQ(FindNode(map, ids[1])->health(), v1::HEALTHY);
+  EXPECT_EQ(map.version(), version + 1);
+  EXPECT_EQ(failed_, std::vector<std::string>{ids[0]});
+
+  // Detecting again changes nothing.
+  coordinator_->DetectFailures();
+  EXPECT_EQ(coordinator_->CurrentMap()->version(), version + 1);
+  EXPECT_EQ(failed_.size(), 1u);
+
+  auto beat = Beat(ids[0], version + 1);
+  ASSERT_TRUE(beat.ok());
+  EXPECT_TRUE(beat->has_cluster_map()) << "recovery published a newer map";
+  EXPECT_EQ(FindNode(*coordinator_->CurrentMap(), ids[0])->health(),
+            v1::HEALTHY);
+}
+
+TEST_F(CoordinatorTest, FailureDetectionWaitsForStartupGrace) {
+  std::vector<std::string> ids = RegisterNine();
+  Create(3, 2);
+  options_.startup_grace = absl::Seconds(2);
+  Restart();
+  clock_.Advance(absl::Seconds(1));
+  coordinator_->DetectFailures();
+  EXPECT_TRUE(failed_.empty());
+  clock_.Advance(absl::Seconds(2));
+  coordinator_->DetectFailures();
+  EXPECT_EQ(failed_.size(), 9u);
+}
+
+TEST_F(CoordinatorTest, HeartbeatSendsNewerMapAndLeasesOnlyToPrimaries) {
+  std::vector<std::string> ids = RegisterNine();
+  const v1::ClusterMap map = Create(3, 2);
+
+  auto stale = Beat(map.shards(0).primary_node_id(), map.version() - 1);
+  ASSERT_TRUE(stale.ok());
+  ASSERT_TRUE(stale->has_cluster_map());
+  EXPECT_EQ(stale->cluster_map().version(), map.version());
+  EXPECT_EQ(stale->lease_ms(), 400u);
+
+  auto current = Beat(map.shards(0).replica_node_ids(0), map.version());
+  ASSERT_TRUE(current.ok());
+  EXPECT_FALSE(current->has_cluster_map());
+  EXPECT_EQ(current->lease_ms(), 0u);
+
+  auto unknown = Beat("nope");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CoordinatorTest, WaitForMapAfterWakesOnNewMap) {
+  const uint64_t version = coordinator_->CurrentMap()->version();
+  std::thread registrar([this] { Register("a"); });
+  std::shared_ptr<const v1::ClusterMap> map =
+      coordinator_->WaitForMapAfter(version, absl::Seconds(10));
+  registrar.join();
+  ASSERT_NE(map, nullptr);
+  EXPECT_GT(map->version(), version);
+  EXPECT_EQ(
+      coordinator_->WaitForMapAfter(map->version(), absl::Milliseconds(1)),
+      nullptr);
+}
+
+TEST_F(CoordinatorTest, EventsAreListedInOrder) {
+  RegisterNine();
+  Create(3, 2);
+  v1::ListEventsRequest request;
+  auto events = coordinator_->ListEvents(request);
+  ASSERT_TRUE(events.ok());
+  ASSERT_GE(events->events_size(), 13);  // 9 registrations, create, 3 shards
+  EXPECT_EQ(events->events(0).kind(), "node_registered");
+  EXPECT_EQ(events->events(9).kind(), "cluster_created");
+  for (int i = 1; i < events->events_size(); ++i) {
+    EXPECT_EQ(events->events(i).seq(), events->events(i - 1).seq() + 1);
+  }
+  request.set_after_seq(9);
+  request.set_limit(1);
+  auto one = coordinator_->ListEvents(request);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->events_size(), 1);
+  EXPECT_EQ(one->events(0).kind(), "cluster_created");
+}
+
+}  // namespace
+}  // namespace slotcache::coordinator

@@ -1,0 +1,189 @@
+#include "node/cluster/coordinator_agent.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/rpc.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/rocksdb_state_store.h"
+#include "gtest/gtest.h"
+#include "tests/harness/process.h"
+
+namespace slotcache::node {
+namespace {
+
+using slotcache::testing::NewTempDir;
+using slotcache::testing::PollUntil;
+
+// An in-process coordinator on a real socket, restartable on the same
+// address and state.
+class TestCoordinator {
+ public:
+  explicit TestCoordinator(std::string dir) : dir_(std::move(dir)) {}
+  ~TestCoordinator() { Stop(); }
+
+  void Start(const std::string& listen = "127.0.0.1:0") {
+    auto store = coordinator::OpenRocksDbStateStore(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    coordinator::CoordinatorOptions options;
+    options.heartbeat_interval = absl::Milliseconds(20);
+    options.node_timeout = absl::Milliseconds(500);
+    auto c = coordinator::Coordinator::Create(std::move(*store), options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = std::move(*c);
+    service_ = std::make_unique<coordinator::CoordinatorServiceImpl>(
+        coordinator_.get());
+    RpcServerOptions rpc;
+    rpc.listen_address = listen;
+    auto server = RpcServer::Start(rpc, {service_.get()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    address_ = server_->address();
+  }
+
+  void Stop() {
+    if (server_ == nullptr) return;
+    service_->Shutdown();
+    coordinator_->Shutdown();
+    server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    service_.reset();
+    coordinator_.reset();
+  }
+
+  coordinator::Coordinator* get() { return coordinator_.get(); }
+  const std::string& address() const { return address_; }
+
+ private:
+  const std::string dir_;
+  std::string address_;
+  std::unique_ptr<coordinator::Coordinator> coordinator_;
+  std::unique_ptr<coordinator::CoordinatorServiceImpl> service_;
+  std::unique_ptr<RpcServer> server_;
+};
+
+// Records what the agent hands to the node.
+struct FakeNode {
+  absl::Mutex mu;
+  std::vector<uint64_t> versions ABSL_GUARDED_BY(mu);
+  absl::Time lease ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+
+  void Wire(CoordinatorAgentOptions* options) {
+    options->apply_map =
+        [this](const v1::ClusterMap& map) -> absl::StatusOr<uint64_t> {
+      absl::MutexLock lock(&mu);
+      if (versions.empty() || map.version() > versions.back()) {
+        versions.push_back(map.version());
+      }
+      return versions.back();
+    };
+    options->extend_lease = [this](absl::Time until) {
+      absl::MutexLock lock(&mu);
+      lease = std::max(lease, until);
+    };
+  }
+  uint64_t version() {
+    absl::MutexLock lock(&mu);
+    return versions.empty() ? 0 : versions.back();
+  }
+  absl::Time lease_until() {
+    absl::MutexLock lock(&mu);
+    return lease;
+  }
+};
+
+TEST(LoadOrCreateNodeIdTest, CreatesOnceThenKeepsTheStoredId) {
+  const std::string dir = NewTempDir("nodeid") + "/nested/data";
+  auto first = LoadOrCreateNodeId(dir, "");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->size(), 10u);
+  auto again = LoadOrCreateNodeId(dir, "something-else");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+
+  const std::string other = NewTempDir("nodeid-preferred");
+  auto preferred = LoadOrCreateNodeId(other, "node-7");
+  ASSERT_TRUE(preferred.ok());
+  EXPECT_EQ(*preferred, "node-7");
+  EXPECT_FALSE(LoadOrCreateNodeId(NewTempDir("bad"), "bad id!").ok());
+}
+
+TEST(CoordinatorAgentTest, RegistersReceivesMapsAndPrimaryLease) {
+  TestCoordinator coordinator(NewTempDir("coord"));
+  coordinator.Start();
+  FakeNode node;
+  CoordinatorAgentOptions options;
+  options.coordinator_address = coordinator.address();
+  options.node_id = "n1";
+  options.address = "127.0.0.1:7001";
+  options.az = "a";
+  node.Wire(&options);
+  CoordinatorAgent agent(options);
+  agent.Start();
+  ASSERT_TRUE(PollUntil([&] { return agent.connected(); }, absl::Seconds(10),
+                        "agent to connect")
+                  .ok());
+  EXPECT_EQ(node.version(), coordinator.get()->CurrentMap()->version());
+
+  v1::CreateClusterRequest create;
+  create.set_shards(1);
+  auto created = coordinator.get()->CreateCluster(create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(
+      PollUntil(
+          [&] { return node.version() == created->cluster_map().version(); },
+          absl::Seconds(10), "the new map to reach the node")
+          .ok());
+  // The node is the shard's primary, so heartbeats now renew its lease.
+  ASSERT_TRUE(PollUntil([&] { return node.lease_until() > absl::Now(); },
+                        absl::Seconds(10), "a primary lease")
+                  .ok());
+  agent.Stop();
+  EXPECT_FALSE(agent.connected());
+}
+
+TEST(CoordinatorAgentTest, KeepsItsMapWhileCoordinatorIsDownAndReconnects) {
+  const std::string dir = NewTempDir("coord-restart");
+  TestCoordinator coordinator(dir);
+  coordinator.Start();
+  const std::string address = coordinator.address();
+  FakeNode node;
+  CoordinatorAgentOptions options;
+  options.coordinator_address = address;
+  options.node_id = "n1";
+  options.address = "127.0.0.1:7001";
+  options.az = "a";
+  options.max_backoff = absl::Milliseconds(100);
+  node.Wire(&options);
+  CoordinatorAgent agent(options);
+  agent.Start();
+  ASSERT_TRUE(PollUntil([&] { return agent.connected(); }, absl::Seconds(10),
+                        "agent to connect")
+                  .ok());
+  const uint64_t version = node.version();
+
+  coordinator.Stop();
+  ASSERT_TRUE(PollUntil([&] { return !agent.connected(); }, absl::Seconds(10),
+                        "agent to notice the coordinator is gone")
+                  .ok());
+  EXPECT_EQ(node.version(), version) << "the node keeps its last map";
+  EXPECT_EQ(agent.map_version(), version);
+
+  coordinator.Start(address);
+  ASSERT_TRUE(PollUntil([&] { return agent.registrations() >= 2; },
+                        absl::Seconds(20), "agent to re-register")
+                  .ok());
+  ASSERT_TRUE(PollUntil([&] { return agent.connected(); }, absl::Seconds(10),
+                        "agent to heartbeat again")
+                  .ok());
+  const v1::ClusterMap map = coordinator.get()->Describe();
+  ASSERT_EQ(map.nodes_size(), 1) << "same identity, not a second node";
+  EXPECT_EQ(map.nodes(0).node_id(), "n1");
+}
+
+}  // namespace
+}  // namespace slotcache::node
