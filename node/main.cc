@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/logging.h"
+#include "common/node_id.h"
 #include "common/process.h"
 #include "node/server/byte_size.h"
 #include "node/server/node_server.h"
@@ -42,6 +43,14 @@ int main(int argc, char** argv) {
 
   slotcache::node::NodeOptions options;
   options.identity.node_id = absl::GetFlag(FLAGS_node_id);
+  if (!options.identity.node_id.empty() &&
+      !slotcache::IsValidNodeId(options.identity.node_id)) {
+    SC_LOG(ERROR,
+           "slotcache-node: --node_id '%s' is not a node id; use 1..64 "
+           "characters of A-Z a-z 0-9 _ -",
+           options.identity.node_id);
+    return 2;
+  }
   options.identity.az = absl::GetFlag(FLAGS_az);
   options.store.maxmemory_bytes = absl::GetFlag(FLAGS_maxmemory).bytes;
   absl::StatusOr<slotcache::node::storage::EvictionPolicy> policy =

@@ -4,9 +4,8 @@
 #include <limits>
 #include <utility>
 
-#include "absl/random/random.h"
-#include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "common/node_id.h"
 
 namespace slotcache::node {
 namespace {
@@ -15,11 +14,7 @@ namespace {
 constexpr uint64_t kMinTransportHeadroomBytes = 4ull << 20;
 
 NodeIdentity WithNodeId(NodeIdentity identity) {
-  if (identity.node_id.empty()) {
-    absl::BitGen gen;
-    identity.node_id =
-        absl::StrFormat("node-%016x", absl::Uniform<uint64_t>(gen));
-  }
+  if (identity.node_id.empty()) identity.node_id = NewNodeId();
   return identity;
 }
 
@@ -51,7 +46,9 @@ NodeServer::NodeServer(NodeOptions options)
 
 NodeServer::~NodeServer() { store_.StopActiveExpiry(); }
 
-absl::Status NodeServer::ServeUntilSignal() {
+absl::Status NodeServer::ServeUntilSignal(
+    const std::function<absl::Status(const std::string& address)>& on_started,
+    const std::function<void()>& on_shutdown) {
   ServeOptions serve = options_.serve;
   serve.rpc.max_message_bytes =
       TransportMessageLimit(options_.limits.max_message_bytes);
@@ -64,9 +61,12 @@ absl::Status NodeServer::ServeUntilSignal() {
         SC_LOG(INFO, "node %s (az '%s') %s", identity.node_id, identity.az,
                options_.coordinated ? "waits for its coordinator's map"
                                     : "is standalone: primary of all slots");
-        return absl::OkStatus();
+        return on_started ? on_started(address) : absl::OkStatus();
       },
-      [&] { store_.StopActiveExpiry(); });
+      [&] {
+        if (on_shutdown) on_shutdown();
+        store_.StopActiveExpiry();
+      });
 }
 
 }  // namespace slotcache::node

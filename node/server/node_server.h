@@ -11,6 +11,7 @@
 #ifndef SLOTCACHE_NODE_SERVER_NODE_SERVER_H_
 #define SLOTCACHE_NODE_SERVER_NODE_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,10 +49,15 @@ class NodeServer {
   NodeServer(const NodeServer&) = delete;
   NodeServer& operator=(const NodeServer&) = delete;
 
-  // Binds, writes the address file, starts active expiry, serves until
-  // SIGTERM/SIGINT; then stops active expiry, then the server (running
-  // calls get the shutdown grace to finish).
-  absl::Status ServeUntilSignal();
+  // Binds, starts active expiry, runs `on_started` (e.g. start the
+  // coordinator agent with the bound address), writes the address file,
+  // serves until SIGTERM/SIGINT; then runs `on_shutdown` (stop the agent),
+  // stops active expiry, then the server (running calls get the shutdown
+  // grace to finish). Both hooks are optional.
+  absl::Status ServeUntilSignal(
+      const std::function<absl::Status(const std::string& address)>&
+          on_started = nullptr,
+      const std::function<void()>& on_shutdown = nullptr);
 
   ClusterState* cluster() { return &cluster_; }
   storage::Store* store() { return &store_; }
