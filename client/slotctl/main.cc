@@ -1,44 +1,46 @@
-// slotctl: the slotcache operator CLI. Flags, wiring, run.
+// slotctl: the slotcache operator CLI. Flags, wiring, run; the commands
+// live in client/slotctl/commands.h.
+#include <cstdint>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
-#include "common/health.h"
+#include "client/slotctl/commands.h"
 #include "common/process.h"
 
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:6999",
+          "HOST:PORT of the coordinator (cluster commands, get/set/del).");
 ABSL_FLAG(std::string, target, "127.0.0.1:6999",
-          "HOST:PORT of the coordinator or node to talk to.");
+          "HOST:PORT of the coordinator or node that `ping` checks.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
           "Deadline for each call, e.g. 500ms or 10s.");
-
-namespace {
-
-constexpr char kUsage[] =
-    "slotctl: operate a slotcache cluster.\n\n"
-    "Usage: slotctl [--target=HOST:PORT] COMMAND\n\n"
-    "Commands:\n"
-    "  ping    check that the server at --target is up and serving\n";
-
-// Exit codes: 0 success, 1 the check/command failed, 2 usage error.
-int Ping() {
-  const std::string target = absl::GetFlag(FLAGS_target);
-  absl::Status status =
-      slotcache::CheckHealth(target, absl::GetFlag(FLAGS_timeout));
-  if (!status.ok()) {
-    std::cerr << "slotctl: " << status.message() << "\n";
-    return 1;
-  }
-  std::cout << target << " is SERVING\n";
-  return 0;
-}
-
-}  // namespace
+ABSL_FLAG(std::string, output, "human",
+          "Output format of read commands: human or json.");
+ABSL_FLAG(uint32_t, shards, 3, "cluster create: number of shards.");
+ABSL_FLAG(uint32_t, replicas, 2,
+          "cluster create: replicas per shard (0 to 5).");
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = slotcache::ParseFlags(argc, argv, kUsage);
-  if (args.size() == 1 && args[0] == "ping") return Ping();
-  std::cerr << "slotctl: expected a command.\n\n" << kUsage;
-  return 2;
+  namespace ctl = slotcache::slotctl;
+  const std::string usage = ctl::Usage();
+  std::vector<std::string> args = slotcache::ParseFlags(argc, argv, usage);
+  ctl::Context ctx;
+  ctx.coordinator = absl::GetFlag(FLAGS_coordinator);
+  ctx.target = absl::GetFlag(FLAGS_target);
+  ctx.timeout = absl::GetFlag(FLAGS_timeout);
+  ctx.shards = absl::GetFlag(FLAGS_shards);
+  ctx.replicas = absl::GetFlag(FLAGS_replicas);
+  ctx.out = &std::cout;
+  ctx.err = &std::cerr;
+  const std::string output = absl::GetFlag(FLAGS_output);
+  if (output == "json") {
+    ctx.output = ctl::OutputFormat::kJson;
+  } else if (output != "human") {
+    std::cerr << "slotctl: --output must be human or json (got '" << output
+              << "')\n";
+    return ctl::kExitUsage;
+  }
+  return ctl::RunCommand(ctx, args);
 }

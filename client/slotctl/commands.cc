@@ -1,0 +1,476 @@
+#include "client/slotctl/commands.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "client/sdk/client.h"
+#include "client/slotctl/cluster_check.h"
+#include "client/slotctl/coordinator_map_source.h"
+#include "common/health.h"
+#include "common/rpc.h"
+#include "common/slot.h"
+#include "common/status.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "proto/coordinator.grpc.pb.h"
+
+namespace slotcache::slotctl {
+namespace {
+
+std::unique_ptr<v1::CoordinatorService::Stub> CoordinatorStub(
+    const Context& ctx) {
+  return v1::CoordinatorService::NewStub(MakeChannel(ctx.coordinator));
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext(const Context& ctx) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(DeadlineIn(ctx.timeout));
+  return context;
+}
+
+// Prints a failed call as "slotctl: WHAT: why; what to do" and returns 1.
+int Fail(const Context& ctx, absl::string_view what, const grpc::Status& status,
+         absl::string_view server) {
+  std::string hint;
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    hint = absl::StrCat("; is it running at ", server,
+                        "? (deploy/local-cluster.sh up starts a local cluster; "
+                        "--coordinator=HOST:PORT points elsewhere)");
+  }
+  *ctx.err << "slotctl: " << what << " failed: " << status.error_message()
+           << hint << "\n";
+  return kExitFailed;
+}
+
+void PrintJson(const Context& ctx, const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  *ctx.out << json;
+  if (json.empty() || json.back() != '\n') *ctx.out << "\n";
+}
+
+std::string RangesText(const v1::ShardInfo& shard) {
+  std::vector<std::string> parts;
+  for (const v1::SlotRange& r : shard.slots()) {
+    parts.push_back(r.start() == r.end()
+                        ? absl::StrCat(r.start())
+                        : absl::StrCat(r.start(), "-", r.end()));
+  }
+  return parts.empty() ? "-" : absl::StrJoin(parts, ",");
+}
+
+std::string RoleText(v1::Role role) {
+  switch (role) {
+    case v1::PRIMARY:
+      return "primary";
+    case v1::REPLICA:
+      return "replica";
+    default:
+      return "-";
+  }
+}
+
+// A table printed with columns padded to their widest cell.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) {
+    rows_.push_back(std::move(header));
+  }
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void Print(std::ostream& out) const {
+    std::vector<size_t> widths;
+    for (const auto& row : rows_) {
+      widths.resize(std::max(widths.size(), row.size()), 0);
+      for (size_t i = 0; i < row.size(); ++i) {
+        widths[i] = std::max(widths[i], row[i].size());
+      }
+    }
+    for (const auto& row : rows_) {
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) {
+        absl::StrAppend(&line, row[i]);
+        if (i + 1 < row.size()) {
+          line.append(widths[i] - row[i].size() + 2, ' ');
+        }
+      }
+      out << line << "\n";
+    }
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::optional<v1::ClusterMap> Describe(const Context& ctx, int* exit_code) {
+  v1::ClusterMap map;
+  auto context = CallContext(ctx);
+  grpc::Status status = CoordinatorStub(ctx)->DescribeCluster(
+      context.get(), v1::DescribeClusterRequest(), &map);
+  if (!status.ok()) {
+    *exit_code = Fail(ctx, "DescribeCluster", status, ctx.coordinator);
+    return std::nullopt;
+  }
+  return map;
+}
+
+void PrintStatusTable(const Context& ctx, const v1::ClusterMap& map) {
+  std::ostream& out = *ctx.out;
+  if (map.shards_size() == 0) {
+    out << "No cluster yet; " << map.nodes_size()
+        << " nodes registered (map version " << map.version()
+        << "). Create one with `slotctl cluster create --shards=N "
+           "--replicas=R`.\n";
+  } else {
+    out << "cluster " << map.cluster_id() << "  map version " << map.version()
+        << "  " << map.shards_size() << " shards  " << map.nodes_size()
+        << " nodes\n\n";
+  }
+  absl::flat_hash_map<std::string, const v1::NodeInfo*> nodes;
+  for (const v1::NodeInfo& node : map.nodes()) nodes[node.node_id()] = &node;
+  Table table({"SHARD", "SLOTS", "ROLE", "NODE", "ADDRESS", "AZ", "EPOCH",
+               "HEALTH", "OFFSET"});
+  auto add = [&](const std::string& shard, const std::string& slots,
+                 const std::string& epoch, const std::string& node_id,
+                 v1::Role role) {
+    auto it = nodes.find(node_id);
+    if (it == nodes.end()) {
+      table.Add({shard, slots, RoleText(role), node_id.empty() ? "-" : node_id,
+                 "?", "?", epoch, "UNKNOWN", "-"});
+      return;
+    }
+    const v1::NodeInfo& n = *it->second;
+    table.Add({shard, slots, RoleText(role), n.node_id(), n.address(), n.az(),
+               epoch, v1::Health_Name(n.health()),
+               absl::StrCat(n.replication_offset())});
+  };
+  for (const v1::ShardInfo& shard : map.shards()) {
+    add(shard.shard_id(), RangesText(shard), absl::StrCat(shard.config_epoch()),
+        shard.primary_node_id(), v1::PRIMARY);
+    for (const std::string& replica : shard.replica_node_ids()) {
+      add("", "", "", replica, v1::REPLICA);
+    }
+  }
+  for (const v1::NodeInfo& node : map.nodes()) {
+    if (!node.shard_id().empty()) continue;
+    table.Add({"(none)", "-", "-", node.node_id(), node.address(), node.az(),
+               "-", v1::Health_Name(node.health()), "-"});
+  }
+  table.Print(out);
+}
+
+int Ping(const Context& ctx, const std::vector<std::string>&) {
+  absl::Status status = CheckHealth(ctx.target, ctx.timeout);
+  if (!status.ok()) {
+    *ctx.err << "slotctl: " << status.message() << "\n";
+    return kExitFailed;
+  }
+  *ctx.out << ctx.target << " is SERVING\n";
+  return kExitOk;
+}
+
+int ClusterCreate(const Context& ctx, const std::vector<std::string>&) {
+  v1::CreateClusterRequest request;
+  request.set_shards(ctx.shards);
+  request.set_replicas(ctx.replicas);
+  v1::CreateClusterResponse response;
+  auto context = CallContext(ctx);
+  grpc::Status status =
+      CoordinatorStub(ctx)->CreateCluster(context.get(), request, &response);
+  if (!status.ok()) return Fail(ctx, "cluster create", status, ctx.coordinator);
+  if (ctx.output == OutputFormat::kJson) {
+    PrintJson(ctx, response);
+    return kExitOk;
+  }
+  *ctx.out << "Created cluster " << response.cluster_map().cluster_id() << ": "
+           << ctx.shards << " shards x (1+" << ctx.replicas << ") (operation "
+           << response.operation().id() << ")\n\n";
+  PrintStatusTable(ctx, response.cluster_map());
+  return kExitOk;
+}
+
+int ClusterStatus(const Context& ctx, const std::vector<std::string>&) {
+  int exit_code = kExitOk;
+  std::optional<v1::ClusterMap> map = Describe(ctx, &exit_code);
+  if (!map.has_value()) return exit_code;
+  if (ctx.output == OutputFormat::kJson) {
+    PrintJson(ctx, *map);
+  } else {
+    PrintStatusTable(ctx, *map);
+  }
+  return kExitOk;
+}
+
+int ClusterCheck(const Context& ctx, const std::vector<std::string>&) {
+  int exit_code = kExitOk;
+  std::optional<v1::ClusterMap> map = Describe(ctx, &exit_code);
+  if (!map.has_value()) return exit_code;
+  std::vector<CheckLine> lines = CheckCluster(*map);
+  const bool passed = CheckPassed(lines);
+  if (ctx.output == OutputFormat::kJson) {
+    google::protobuf::Struct result;
+    (*result.mutable_fields())["ok"].set_bool_value(passed);
+    (*result.mutable_fields())["map_version"].set_number_value(
+        static_cast<double>(map->version()));
+    google::protobuf::ListValue* checks =
+        (*result.mutable_fields())["checks"].mutable_list_value();
+    for (const CheckLine& line : lines) {
+      google::protobuf::Struct* check =
+          checks->add_values()->mutable_struct_value();
+      (*check->mutable_fields())["level"].set_string_value(
+          LevelName(line.level));
+      (*check->mutable_fields())["message"].set_string_value(line.message);
+    }
+    PrintJson(ctx, result);
+  } else {
+    *ctx.out << ">>> Performing cluster check (coordinator " << ctx.coordinator
+             << ")\n";
+    for (const CheckLine& line : lines) {
+      *ctx.out << "[" << LevelName(line.level) << "] " << line.message << "\n";
+    }
+    *ctx.out << (passed ? ">>> Check passed.\n" : ">>> Check FAILED.\n");
+  }
+  return passed ? kExitOk : kExitFailed;
+}
+
+int Events(const Context& ctx, const std::vector<std::string>&) {
+  v1::ListEventsResponse response;
+  auto context = CallContext(ctx);
+  grpc::Status status = CoordinatorStub(ctx)->ListEvents(
+      context.get(), v1::ListEventsRequest(), &response);
+  if (!status.ok()) return Fail(ctx, "events", status, ctx.coordinator);
+  if (ctx.output == OutputFormat::kJson) {
+    PrintJson(ctx, response);
+    return kExitOk;
+  }
+  Table table({"SEQ", "TIME (UTC)", "KIND", "MESSAGE"});
+  for (const v1::Event& event : response.events()) {
+    table.Add({absl::StrCat(event.seq()),
+               absl::FormatTime("%Y-%m-%d %H:%M:%E3S",
+                                absl::FromUnixMillis(event.unix_ms()),
+                                absl::UTCTimeZone()),
+               event.kind(), event.message()});
+  }
+  table.Print(*ctx.out);
+  return kExitOk;
+}
+
+int Operations(const Context& ctx, const std::vector<std::string>&) {
+  v1::ListOperationsResponse response;
+  auto context = CallContext(ctx);
+  grpc::Status status = CoordinatorStub(ctx)->ListOperations(
+      context.get(), v1::ListOperationsRequest(), &response);
+  if (!status.ok()) return Fail(ctx, "operations", status, ctx.coordinator);
+  if (ctx.output == OutputFormat::kJson) {
+    PrintJson(ctx, response);
+    return kExitOk;
+  }
+  Table table({"ID", "KIND", "STATE", "CREATED (UTC)", "MESSAGE"});
+  for (const v1::Operation& op : response.operations()) {
+    table.Add({op.id(), op.kind(), v1::Operation::State_Name(op.state()),
+               absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                                absl::FromUnixMillis(op.created_unix_ms()),
+                                absl::UTCTimeZone()),
+               op.message()});
+  }
+  table.Print(*ctx.out);
+  return kExitOk;
+}
+
+void PrintValue(std::ostream& out, const v1::Value& value,
+                const std::string& indent) {
+  switch (value.kind_case()) {
+    case v1::Value::kNil:
+      out << "(nil)\n";
+      break;
+    case v1::Value::kInteger:
+      out << "(integer) " << value.integer() << "\n";
+      break;
+    case v1::Value::kBulk:
+      out << value.bulk() << "\n";
+      break;
+    case v1::Value::kStatus:
+      out << value.status() << "\n";
+      break;
+    case v1::Value::kArray:
+      if (value.array().values_size() == 0) out << "(empty array)\n";
+      for (int i = 0; i < value.array().values_size(); ++i) {
+        out << indent << (i + 1) << ") ";
+        PrintValue(out, value.array().values(i), indent + "   ");
+      }
+      break;
+    default:
+      out << "(no value)\n";
+  }
+}
+
+// Runs one keyed command through the SDK, which routes it by slot with the
+// coordinator's map and follows MOVED redirects.
+int KeyCommand(const Context& ctx, const std::string& name,
+               const std::vector<std::string>& args) {
+  ClientOptions options;
+  options.map_source = std::make_shared<CoordinatorMapSource>(ctx.coordinator);
+  options.default_timeout = ctx.timeout;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (!client.ok()) {
+    *ctx.err << "slotctl: " << client.status().message() << "\n";
+    return kExitFailed;
+  }
+  absl::StatusOr<v1::Value> value = (*client)->Execute(
+      MakeCommand(name, std::vector<std::string>(args.begin(), args.end())));
+  if (!value.ok()) {
+    *ctx.err << "slotctl: " << name << " failed ("
+             << v1::ErrorCode_Name(ErrorCodeOf(value.status()))
+             << "): " << value.status().message() << "\n";
+    return kExitFailed;
+  }
+  if (ctx.output == OutputFormat::kJson) {
+    PrintJson(ctx, *value);
+  } else {
+    PrintValue(*ctx.out, *value, "");
+  }
+  return kExitOk;
+}
+
+std::string CommandName(const Command& command) {
+  return absl::StrJoin(command.words, " ");
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const auto* const commands = new std::vector<Command>{
+      {{"ping"},
+       "",
+       "check that the server at --target is up and serving",
+       0,
+       0,
+       Ping},
+      {{"cluster", "create"},
+       "",
+       "create the cluster from the registered nodes (--shards, --replicas)",
+       0,
+       0,
+       ClusterCreate},
+      {{"cluster", "status"},
+       "",
+       "table of shards, slots, roles, nodes, AZs, epochs and health",
+       0,
+       0,
+       ClusterStatus},
+      {{"cluster", "check"},
+       "",
+       "check slot coverage, primaries and AZ placement; exit 0 only if OK",
+       0,
+       0,
+       ClusterCheck},
+      {{"events"},
+       "",
+       "the coordinator's event log, oldest first",
+       0,
+       0,
+       Events},
+      {{"operations"},
+       "",
+       "control-plane operations and their outcome",
+       0,
+       0,
+       Operations},
+      {{"get"},
+       "KEY",
+       "print the value of KEY ((nil) when missing)",
+       1,
+       1,
+       [](const Context& ctx, const std::vector<std::string>& args) {
+         return KeyCommand(ctx, "GET", args);
+       }},
+      {{"set"},
+       "KEY VALUE",
+       "set KEY to VALUE",
+       2,
+       2,
+       [](const Context& ctx, const std::vector<std::string>& args) {
+         return KeyCommand(ctx, "SET", args);
+       }},
+      {{"del"},
+       "KEY",
+       "delete KEY; prints how many keys were removed",
+       1,
+       1,
+       [](const Context& ctx, const std::vector<std::string>& args) {
+         return KeyCommand(ctx, "DEL", args);
+       }},
+  };
+  return *commands;
+}
+
+std::string Usage() {
+  std::string usage =
+      "slotctl: operate a slotcache cluster.\n\n"
+      "Usage: slotctl [--coordinator=HOST:PORT] [--output=json] COMMAND "
+      "[ARGS]\n\nCommands:\n";
+  std::vector<std::vector<std::string>> rows;
+  size_t width = 0;
+  for (const Command& command : Commands()) {
+    std::string left = CommandName(command);
+    if (!command.arguments.empty())
+      absl::StrAppend(&left, " ", command.arguments);
+    width = std::max(width, left.size());
+    rows.push_back({left, command.help});
+  }
+  for (const auto& row : rows) {
+    absl::StrAppend(&usage, "  ", row[0],
+                    std::string(width - row[0].size() + 2, ' '), row[1], "\n");
+  }
+  absl::StrAppend(
+      &usage,
+      "\nExit codes: 0 ok, 1 the command or check failed, 2 usage error.\n"
+      "Examples:\n"
+      "  slotctl cluster create --shards=3 --replicas=2\n"
+      "  slotctl cluster check\n"
+      "  slotctl set user:42 alice && slotctl get user:42\n");
+  return usage;
+}
+
+int RunCommand(const Context& ctx, const std::vector<std::string>& args) {
+  const Command* best = nullptr;
+  for (const Command& command : Commands()) {
+    if (args.size() < command.words.size()) continue;
+    if (!std::equal(command.words.begin(), command.words.end(), args.begin())) {
+      continue;
+    }
+    if (best == nullptr || command.words.size() > best->words.size()) {
+      best = &command;
+    }
+  }
+  if (best == nullptr) {
+    *ctx.err << "slotctl: "
+             << (args.empty() ? std::string("expected a command")
+                              : absl::StrCat("unknown command '",
+                                             absl::StrJoin(args, " "), "'"))
+             << ".\n\n"
+             << Usage();
+    return kExitUsage;
+  }
+  std::vector<std::string> rest(args.begin() + best->words.size(), args.end());
+  if (rest.size() < best->min_args || rest.size() > best->max_args) {
+    *ctx.err << "slotctl: '" << CommandName(*best) << "' takes "
+             << (best->arguments.empty() ? std::string("no arguments")
+                                         : best->arguments)
+             << " (got " << rest.size() << ").\n\n"
+             << Usage();
+    return kExitUsage;
+  }
+  return best->run(ctx, rest);
+}
+
+}  // namespace slotcache::slotctl

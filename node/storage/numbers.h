@@ -1,0 +1,32 @@
+// Strict number parsing and formatting with Redis's rules (internal to the
+// node: the store's INCR family and the executor's argument parsing).
+//
+// Thread-safety: pure functions.
+#ifndef SLOTCACHE_NODE_STORAGE_NUMBERS_H_
+#define SLOTCACHE_NODE_STORAGE_NUMBERS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace slotcache::node::storage {
+
+// A base-10 int64 with no spaces, no '+', no leading zeros ("0" and "-1"
+// are fine, "01", " 1", "1.0", "-0" are not), like Redis's string2ll.
+bool ParseInt64(absl::string_view text, int64_t* out);
+
+// A finite long double ("1.5", "-3", "1e3", " 1" is refused); NaN and
+// infinity are refused.
+bool ParseLongDouble(absl::string_view text, long double* out);
+
+// Redis's human float format: up to 17 significant decimals, no trailing
+// zeros, no exponent ("10.6", "3", "-0.5").
+std::string FormatLongDouble(long double value);
+
+// a + b, false on int64 overflow.
+bool AddOverflows(int64_t a, int64_t b, int64_t* sum);
+
+}  // namespace slotcache::node::storage
+
+#endif  // SLOTCACHE_NODE_STORAGE_NUMBERS_H_
