@@ -71,12 +71,12 @@ v1::ClusterMap TwoShards(uint64_t version, const std::string& n1_address,
   return map;
 }
 
-absl::StatusOr<uint64_t> Apply(NodeUnderTest* node,
-                               const v1::ClusterMap& map) {
+absl::StatusOr<uint64_t> Apply(NodeUnderTest* node, const v1::ClusterMap& map) {
   grpc::ClientContext context;
   context.set_deadline(DeadlineIn(absl::Seconds(10)));
   v1::ApplyClusterMapResponse response;
-  grpc::Status status = node->admin()->ApplyClusterMap(&context, map, &response);
+  grpc::Status status =
+      node->admin()->ApplyClusterMap(&context, map, &response);
   if (!status.ok()) return FromGrpcStatus(status);
   return response.cluster_map_version();
 }
@@ -134,8 +134,7 @@ TEST(NodeClusterTest, SlotsGivenToAnotherNodeAnswerMovedWithOwnerAndEpoch) {
 
   for (Path path : kAllPaths) {
     SCOPED_TRACE(testing::PathName(path));
-    EXPECT_EQ(node->Run1(path, Cmd({"SET", ours, "v"})).value().status(),
-              "OK");
+    EXPECT_EQ(node->Run1(path, Cmd({"SET", ours, "v"})).value().status(), "OK");
     for (const v1::Command& command :
          {Cmd({"GET", theirs}), Cmd({"SET", theirs, "v"})}) {
       v1::Reply reply = node->Run1(path, command);
@@ -159,8 +158,7 @@ TEST(NodeClusterTest, OlderMapsAreIgnoredAndMalformedOnesRefused) {
   ASSERT_NE(node, nullptr);
   ASSERT_EQ(*Apply(node.get(), TwoShards(5, node->address(), "127.0.0.1:2")),
             5u);
-  EXPECT_EQ(*Apply(node.get(), TwoShards(4, "127.0.0.1:9", "127.0.0.1:9")),
-            5u);
+  EXPECT_EQ(*Apply(node.get(), TwoShards(4, "127.0.0.1:9", "127.0.0.1:9")), 5u);
   v1::ClusterMap overlapping = TwoShards(6, node->address(), "127.0.0.1:2");
   overlapping.mutable_shards(1)->mutable_slots(0)->set_start(100);
   absl::StatusOr<uint64_t> refused = Apply(node.get(), overlapping);

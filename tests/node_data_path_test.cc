@@ -127,8 +127,7 @@ TEST_P(NodeDataPathTest, StringsSetGetAppendAndDelete) {
 TEST_P(NodeDataPathTest, BinaryValuesRoundTrip) {
   std::string k = Key("bin");
   std::string value("\0\xff\x01zero\0", 8);
-  std::vector<v1::Reply> r =
-      Run({Cmd({"SET", k, value}), Cmd({"GET", k})});
+  std::vector<v1::Reply> r = Run({Cmd({"SET", k, value}), Cmd({"GET", k})});
   EXPECT_THAT(r[1], HasValue(Bulk(value)));
 }
 

@@ -51,8 +51,8 @@ TEST(NodeLimitsTest, KeyOverMaxKeyBytesIsRefusedAndChangesNothing) {
   std::string long_key(17, 'k');
   for (Path path : kAllPaths) {
     SCOPED_TRACE(testing::PathName(path));
-    ExpectInvalidArgumentNaming(
-        node->Run1(path, Cmd({"SET", long_key, "v"})), "max_key_bytes");
+    ExpectInvalidArgumentNaming(node->Run1(path, Cmd({"SET", long_key, "v"})),
+                                "max_key_bytes");
     ExpectInvalidArgumentNaming(
         node->Run1(path, Cmd({"DEL", "short", long_key})), "max_key_bytes");
     EXPECT_EQ(node->Run1(path, Cmd({"SET", std::string(16, 'k'), "v"}))
@@ -87,8 +87,7 @@ TEST(NodeLimitsTest, BatchOverMaxBatchCommandsIsRefusedWhole) {
   ASSERT_NE(node, nullptr);
   std::vector<v1::Command> four = {Cmd({"SET", "a", "1"}), Cmd({"PING"}),
                                    Cmd({"PING"}), Cmd({"PING"})};
-  absl::StatusOr<std::vector<v1::Reply>> batch =
-      node->Run(Path::kBatch, four);
+  absl::StatusOr<std::vector<v1::Reply>> batch = node->Run(Path::kBatch, four);
   ASSERT_FALSE(batch.ok());
   ExpectStatusNaming(batch.status(), "max_batch_commands");
   EXPECT_TRUE(node->Run1(Path::kExecute, Cmd({"GET", "a"})).value().nil())
@@ -132,8 +131,8 @@ TEST(NodeLimitsTest, MessageOverMaxMessageBytesIsRefused) {
     ExpectStatusNaming(replies.status(), "max_message_bytes");
   }
   // Far over the limit gRPC itself cuts the message off; the node lives.
-  absl::StatusOr<std::vector<v1::Reply>> huge = node->Run(
-      Path::kExecute, {Cmd({"SET", "k", std::string(8 << 20, 'v')})});
+  absl::StatusOr<std::vector<v1::Reply>> huge =
+      node->Run(Path::kExecute, {Cmd({"SET", "k", std::string(8 << 20, 'v')})});
   EXPECT_FALSE(huge.ok());
   EXPECT_TRUE(node->Run1(Path::kExecute, Cmd({"GET", "k"})).value().nil());
   EXPECT_TRUE(node->Alive());
@@ -146,8 +145,8 @@ TEST(NodeLimitsTest, NoevictionRefusesWritesWithOomButServesReadsAndDeletes) {
   int written = 0;
   v1::Reply last;
   for (int i = 0; i < 1000; ++i) {
-    last = node->Run1(Path::kExecute,
-                      Cmd({"SET", absl::StrCat("key", i), value}));
+    last =
+        node->Run1(Path::kExecute, Cmd({"SET", absl::StrCat("key", i), value}));
     if (last.has_error()) break;
     ++written;
   }
@@ -172,9 +171,9 @@ TEST(NodeLimitsTest, BadFlagsStopTheNodeWithAClearMessage) {
        {std::vector<std::string>{"--maxmemory=lots"},
         std::vector<std::string>{"--maxmemory_policy=random-lru"}}) {
     absl::StatusOr<std::unique_ptr<testing::ChildProcess>> process =
-        testing::ChildProcess::Start(testing::RunfilePath("node/slotcache-node"),
-                                     args,
-                                     testing::NewTempDir("badflag") + "/log");
+        testing::ChildProcess::Start(
+            testing::RunfilePath("node/slotcache-node"), args,
+            testing::NewTempDir("badflag") + "/log");
     ASSERT_TRUE(process.ok()) << process.status();
     absl::StatusOr<int> exit_code = (*process)->Wait(absl::Seconds(30));
     ASSERT_TRUE(exit_code.ok()) << exit_code.status();
@@ -231,11 +230,11 @@ TEST(NodeLimitsTest, GarbageOnTheWireNeverCrashesTheNode) {
       std::string(1000, '\x12'),
       std::string(1000, '\x0a'),
   };
-  for (const char* method :
-       {"/slotcache.v1.CacheService/Execute", "/slotcache.v1.CacheService/Batch",
-        "/slotcache.v1.CacheService/GetClusterMap",
-        "/slotcache.v1.NodeAdminService/ApplyClusterMap",
-        "/slotcache.v1.NodeAdminService/GetNodeStatus"}) {
+  for (const char* method : {"/slotcache.v1.CacheService/Execute",
+                             "/slotcache.v1.CacheService/Batch",
+                             "/slotcache.v1.CacheService/GetClusterMap",
+                             "/slotcache.v1.NodeAdminService/ApplyClusterMap",
+                             "/slotcache.v1.NodeAdminService/GetNodeStatus"}) {
     EXPECT_FALSE(SendRaw(&stub, method, invalid).ok()) << method;
     for (const std::string& bytes : garbage) SendRaw(&stub, method, bytes);
   }

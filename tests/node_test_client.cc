@@ -40,8 +40,7 @@ absl::StatusOr<std::unique_ptr<NodeUnderTest>> NodeUnderTest::Start(
   absl::StatusOr<ServerProcess> server =
       StartServer(RunfilePath("node/slotcache-node"), args);
   if (!server.ok()) return server.status();
-  return std::unique_ptr<NodeUnderTest>(
-      new NodeUnderTest(*std::move(server)));
+  return std::unique_ptr<NodeUnderTest>(new NodeUnderTest(*std::move(server)));
 }
 
 NodeUnderTest::NodeUnderTest(ServerProcess server)
@@ -132,8 +131,7 @@ v1::Reply NodeUnderTest::Run1(Path path, const v1::Command& command,
 bool NodeUnderTest::Alive() {
   absl::StatusOr<std::vector<v1::Reply>> replies =
       Run(Path::kExecute, {Cmd({"PING"})});
-  return replies.ok() && replies->size() == 1 &&
-         !(*replies)[0].has_error();
+  return replies.ok() && replies->size() == 1 && !(*replies)[0].has_error();
 }
 
 std::string ReplyText(const v1::Reply& reply) {

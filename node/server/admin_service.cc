@@ -31,8 +31,7 @@ grpc::ServerUnaryReactor* NodeAdminServiceImpl::GetNodeStatus(
   response->set_expired_keys(stats.expired_keys);
   response->set_evicted_keys(stats.evicted_keys);
   // replication_id/offset stay empty until replication exists.
-  response->set_uptime_seconds(
-      absl::ToInt64Seconds(clock_->Now() - started_));
+  response->set_uptime_seconds(absl::ToInt64Seconds(clock_->Now() - started_));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -38,9 +38,10 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
   uint64_t value = 0;
   if (number.empty() || !absl::SimpleAtoi(number, &value) ||
       value > std::numeric_limits<uint64_t>::max() / multiplier) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", text, "' is not a byte size; use a whole number with an "
-        "optional unit: b, k, kb, m, mb, g, gb (e.g. 100mb)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text,
+                     "' is not a byte size; use a whole number with an "
+                     "optional unit: b, k, kb, m, mb, g, gb (e.g. 100mb)"));
   }
   return value * multiplier;
 }

@@ -58,11 +58,11 @@ absl::Status Dispatcher::CheckRequest(size_t message_bytes,
         "); nothing was executed: split it into smaller requests"));
   }
   if (num_commands > limits_.max_batch_commands) {
-    return InvalidArgumentError(absl::StrCat(
-        "batch of ", num_commands,
-        " commands exceeds the node's max_batch_commands limit (",
-        limits_.max_batch_commands,
-        "); nothing was executed: split it into smaller batches"));
+    return InvalidArgumentError(
+        absl::StrCat("batch of ", num_commands,
+                     " commands exceeds the node's max_batch_commands limit (",
+                     limits_.max_batch_commands,
+                     "); nothing was executed: split it into smaller batches"));
   }
   return absl::OkStatus();
 }
@@ -94,24 +94,24 @@ absl::Status Dispatcher::Admit(const v1::Command& command,
       if (arg.size() > limits_.max_key_bytes) {
         return InvalidArgumentError(absl::StrCat(
             "key of ", arg.size(), " bytes (argument ", i, " of ", spec->name,
-            ") exceeds the node's max_key_bytes limit (",
-            limits_.max_key_bytes, "); nothing was changed"));
+            ") exceeds the node's max_key_bytes limit (", limits_.max_key_bytes,
+            "); nothing was changed"));
       }
       uint32_t key_slot = KeySlot(arg);
       if (slot == kNumSlots) {
         slot = key_slot;
       } else if (key_slot != slot) {
         return CrossShardError(absl::StrCat(
-            "CROSSSLOT keys of ", spec->name,
-            " hash to different slots (", slot, " and ", key_slot,
+            "CROSSSLOT keys of ", spec->name, " hash to different slots (",
+            slot, " and ", key_slot,
             "); a multi-key command needs all keys in one slot: give them "
             "a common hash tag like {user42}, or send one command per key"));
       }
     } else if (arg.size() > limits_.max_value_bytes) {
-      return InvalidArgumentError(absl::StrCat(
-          "argument ", i, " of ", spec->name, " is ", arg.size(),
-          " bytes and exceeds the node's max_value_bytes limit (",
-          limits_.max_value_bytes, "); nothing was changed"));
+      return InvalidArgumentError(
+          absl::StrCat("argument ", i, " of ", spec->name, " is ", arg.size(),
+                       " bytes and exceeds the node's max_value_bytes limit (",
+                       limits_.max_value_bytes, "); nothing was changed"));
     }
   }
   // 5. Routing.

@@ -65,8 +65,7 @@ class Dispatcher {
 
  private:
   // Steps 1-5: OK when the command may run here.
-  absl::Status Admit(const v1::Command& command,
-                     const RoutingView& view) const;
+  absl::Status Admit(const v1::Command& command, const RoutingView& view) const;
 
   // Constant after construction.
   CommandExecutor* const executor_;

@@ -73,12 +73,9 @@ TEST_F(DispatcherTest, KeysAndValuesAreCheckedAgainstTheirOwnLimits) {
 
   v1::Reply value = Run(Cmd({"SET", "k2", std::string(17, 'v')}));
   EXPECT_EQ(value.error().code(), v1::INVALID_ARGUMENT);
-  EXPECT_NE(value.error().message().find("max_value_bytes"),
-            std::string::npos);
+  EXPECT_NE(value.error().message().find("max_value_bytes"), std::string::npos);
   // MSET alternates keys and values: positions decide which limit applies.
-  EXPECT_EQ(Run(Cmd({"MSET", "{a}1", twelve, "{a}2", twelve}))
-                .value()
-                .status(),
+  EXPECT_EQ(Run(Cmd({"MSET", "{a}1", twelve, "{a}2", twelve})).value().status(),
             "OK");
   EXPECT_EQ(Run(Cmd({"MSET", "{a}1", "v", twelve, "v"})).error().code(),
             v1::INVALID_ARGUMENT);
