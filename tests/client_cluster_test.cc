@@ -65,7 +65,8 @@ v1::ClusterMap Map(uint64_t version, uint32_t split, uint64_t epoch,
 absl::Status Apply(const std::string& address, const v1::ClusterMap& map) {
   auto admin = v1::NodeAdminService::NewStub(MakeChannel(address));
   grpc::ClientContext context;
-  context.set_deadline(DeadlineIn(absl::Seconds(10)));
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  context.set_wait_for_ready(true);  // the machine may be slow to connect
   v1::ApplyClusterMapResponse response;
   return FromGrpcStatus(admin->ApplyClusterMap(&context, map, &response));
 }
@@ -115,7 +116,8 @@ class ClientClusterTest : public ::testing::Test {
 };
 
 TEST_F(ClientClusterTest, RoutesKeysToTheirShardsFromOneSeed) {
-  ASSERT_TRUE(ApplyToBoth(Map(1, 8192, 1, n1(), n2())).ok());
+  absl::Status applied = ApplyToBoth(Map(1, 8192, 1, n1(), n2()));
+  ASSERT_TRUE(applied.ok()) << applied;
   auto client = Connect({n1()});
   ASSERT_NE(client, nullptr);
   EXPECT_EQ(client->routing()->version(), 1u);
@@ -142,7 +144,8 @@ TEST_F(ClientClusterTest, RoutesKeysToTheirShardsFromOneSeed) {
 
 TEST_F(ClientClusterTest, FollowsMovedAfterTheMapChangesUnderIt) {
   // Version 1: n1 owns everything. The client learns that.
-  ASSERT_TRUE(ApplyToBoth(Map(1, kNumSlots, 1, n1(), n2())).ok());
+  absl::Status applied = ApplyToBoth(Map(1, kNumSlots, 1, n1(), n2()));
+  ASSERT_TRUE(applied.ok()) << applied;
   auto client = Connect({n1(), n2()});
   ASSERT_NE(client, nullptr);
   const std::string high = KeyInSlots(8192, kNumSlots - 1);
@@ -151,16 +154,17 @@ TEST_F(ClientClusterTest, FollowsMovedAfterTheMapChangesUnderIt) {
 
   // Version 2 hands the upper half to n2 (with a higher epoch). The
   // client's map is now stale: n1 answers MOVED.
-  ASSERT_TRUE(ApplyToBoth(Map(2, 8192, 2, n1(), n2())).ok());
+  applied = ApplyToBoth(Map(2, 8192, 2, n1(), n2()));
+  ASSERT_TRUE(applied.ok()) << applied;
   ASSERT_TRUE(client->Set(high, "v2").ok());
   EXPECT_EQ(RawGet(n2(), high), "v2");
   EXPECT_GE(client->stats().moved_redirects, 1u);
   EXPECT_EQ(client->routing()->PrimaryFor(KeySlot(high)), n2());
   // The full map is fetched from the redirecting node in the background.
-  ASSERT_TRUE(testing::PollUntil(
-                  [&] { return client->routing()->version() == 2; },
-                  absl::Seconds(10), "client to learn map version 2")
-                  .ok());
+  ASSERT_TRUE(
+      testing::PollUntil([&] { return client->routing()->version() == 2; },
+                         absl::Seconds(10), "client to learn map version 2")
+          .ok());
   const uint64_t moved = client->stats().moved_redirects;
   ASSERT_TRUE(client->Set(KeyInSlots(8192, kNumSlots - 1, 1), "x").ok());
   EXPECT_EQ(client->stats().moved_redirects, moved);
@@ -170,7 +174,8 @@ TEST_F(ClientClusterTest, UnservedSlotsAreRetriedUntilTheDeadline) {
   // A map where no shard serves the upper half: CLUSTERDOWN, retried.
   v1::ClusterMap map = Map(1, kNumSlots, 1, n1(), n2());
   map.mutable_shards(0)->mutable_slots(0)->set_end(8191);
-  ASSERT_TRUE(ApplyToBoth(map).ok());
+  absl::Status applied = ApplyToBoth(map);
+  ASSERT_TRUE(applied.ok()) << applied;
   auto client = Connect({n1()});
   ASSERT_NE(client, nullptr);
   CallOptions call;

@@ -97,10 +97,10 @@ TEST_F(ClientSdkTest, TtlExpireAndKeepTtl) {
   // A sub-second TTL expires for real.
   ASSERT_TRUE(
       *c.Set("t:short", "v", SetOptions::WithTtl(absl::Milliseconds(50))));
-  ASSERT_TRUE(testing::PollUntil(
-                  [&] { return *c.Get("t:short") == std::nullopt; },
-                  absl::Seconds(10), "t:short to expire")
-                  .ok());
+  ASSERT_TRUE(
+      testing::PollUntil([&] { return *c.Get("t:short") == std::nullopt; },
+                         absl::Seconds(10), "t:short to expire")
+          .ok());
 }
 
 TEST_F(ClientSdkTest, CountersAndTheirErrors) {
@@ -127,8 +127,8 @@ TEST_F(ClientSdkTest, HashesAllOperations) {
   absl::StatusOr<std::vector<std::optional<std::string>>> m =
       c.HMGet("h:k", {"b", "nope", "c"});
   ASSERT_TRUE(m.ok()) << m.status();
-  EXPECT_EQ(*m, (std::vector<std::optional<std::string>>{
-                    "2", std::nullopt, "3"}));
+  EXPECT_EQ(*m,
+            (std::vector<std::optional<std::string>>{"2", std::nullopt, "3"}));
   EXPECT_EQ(*c.HIncrBy("h:k", "n", 5), 5);
   EXPECT_EQ(*c.HDel("h:k", {"a", "nope"}), 1);
   absl::StatusOr<absl::flat_hash_map<std::string, std::string>> all =
@@ -145,8 +145,7 @@ TEST_F(ClientSdkTest, WrongTypeIsATypedError) {
   EXPECT_EQ(ErrorCodeOf(c.Get("w:hash").status()), v1::WRONGTYPE);
   ASSERT_TRUE(*c.Set("w:string", "v"));
   EXPECT_EQ(ErrorCodeOf(c.HGet("w:string", "f").status()), v1::WRONGTYPE);
-  EXPECT_EQ(ErrorCodeOf(c.HSet("w:string", "f", "v").status()),
-            v1::WRONGTYPE);
+  EXPECT_EQ(ErrorCodeOf(c.HSet("w:string", "f", "v").status()), v1::WRONGTYPE);
   EXPECT_EQ(c.stats().retries, 0u);
 }
 
@@ -274,8 +273,10 @@ TEST_F(ClientSdkTest, CacheAsideLoadsOnceForConcurrentMisses) {
 
   // Errors reach the caller and are not cached.
   absl::StatusOr<std::string> failed = cache.GetOrLoad(
-      "ca:user:2", [] { return absl::StatusOr<std::string>(
-                            absl::UnavailableError("db down")); },
+      "ca:user:2",
+      [] {
+        return absl::StatusOr<std::string>(absl::UnavailableError("db down"));
+      },
       absl::Minutes(5));
   EXPECT_TRUE(absl::IsUnavailable(failed.status()));
   EXPECT_EQ(*client_->Get("ca:user:2"), std::nullopt);
