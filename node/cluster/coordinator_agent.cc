@@ -14,6 +14,7 @@
 #include "common/rpc.h"
 #include "common/server_main.h"
 #include "common/status.h"
+#include "node/cluster/cluster_state.h"
 #include "proto/coordinator.grpc.pb.h"
 
 namespace slotcache::node {
@@ -57,6 +58,20 @@ absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& data_dir,
   if (absl::Status s = WriteFileAtomically(path, id + "\n"); !s.ok()) return s;
   SC_LOG(INFO, "new node id %s saved in %s", id, path);
   return id;
+}
+
+void BindToClusterState(ClusterState* cluster,
+                        CoordinatorAgentOptions* options) {
+  const NodeIdentity identity = cluster->identity();
+  options->node_id = identity.node_id;
+  options->address = identity.address;
+  options->az = identity.az;
+  options->apply_map = [cluster](const v1::ClusterMap& map) {
+    return cluster->Apply(map);
+  };
+  options->extend_lease = [cluster](absl::Time expiry) {
+    cluster->ExtendLease(expiry);
+  };
 }
 
 CoordinatorAgent::CoordinatorAgent(CoordinatorAgentOptions options)

@@ -10,8 +10,8 @@
 // can no longer renew, runs out).
 //
 // The agent knows the node only through the callbacks in
-// CoordinatorAgentOptions (node/main.cc wires them to ClusterState), so it
-// is tested without a data plane.
+// CoordinatorAgentOptions (BindToClusterState wires them to the node's
+// ClusterState), so it is tested without a data plane.
 //
 // Thread-safety: Start() and Stop() from one thread; the accessors from any
 // thread. The callbacks run on the agent's thread.
@@ -69,6 +69,14 @@ struct CoordinatorAgentOptions {
   // Adds replication offset, key count, memory to a heartbeat. Optional.
   std::function<void(v1::HeartbeatRequest*)> fill_heartbeat;
 };
+
+class ClusterState;
+
+// Points `options` at `cluster` (not owned; must outlive the agent): maps
+// go to ClusterState::Apply, leases to ClusterState::ExtendLease, and the
+// node id, AZ and address come from its identity.
+void BindToClusterState(ClusterState* cluster,
+                        CoordinatorAgentOptions* options);
 
 class CoordinatorAgent {
  public:
