@@ -388,13 +388,13 @@ absl::StatusOr<v1::CreateClusterResponse> Coordinator::CreateCluster(
     std::vector<std::string> azs;
     auto assign = [&](const std::string& id, v1::Role role)
                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      v1::NodeInfo node = nodes_.at(id);
-      node.set_role(role);
-      node.set_shard_id(shard.shard_id());
-      node.set_health(v1::HEALTHY);
-      azs.push_back(node.az());
-      update.nodes.push_back(std::move(node));
-    };
+                        v1::NodeInfo node = nodes_.at(id);
+                        node.set_role(role);
+                        node.set_shard_id(shard.shard_id());
+                        node.set_health(v1::HEALTHY);
+                        azs.push_back(node.az());
+                        update.nodes.push_back(std::move(node));
+                      };
     assign(placement.primary, v1::PRIMARY);
     for (const std::string& r : placement.replicas) assign(r, v1::REPLICA);
     std::vector<std::string> sorted = azs;
@@ -448,6 +448,8 @@ v1::ClusterMap Coordinator::Describe() const {
     }
     node.set_last_heartbeat_unix_ms(absl::ToUnixMillis(it->second.last_seen));
     node.set_replication_offset(it->second.last_report.replication_offset());
+    node.set_key_count(it->second.last_report.key_count());
+    node.set_used_memory_bytes(it->second.last_report.used_memory_bytes());
   }
   return map;
 }

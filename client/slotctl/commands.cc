@@ -140,19 +140,19 @@ void PrintStatusTable(const Context& ctx, const v1::ClusterMap& map) {
   absl::flat_hash_map<std::string, const v1::NodeInfo*> nodes;
   for (const v1::NodeInfo& node : map.nodes()) nodes[node.node_id()] = &node;
   Table table({"SHARD", "SLOTS", "ROLE", "NODE", "ADDRESS", "AZ", "EPOCH",
-               "HEALTH", "OFFSET"});
+               "HEALTH", "KEYS", "OFFSET"});
   auto add = [&](const std::string& shard, const std::string& slots,
                  const std::string& epoch, const std::string& node_id,
                  v1::Role role) {
     auto it = nodes.find(node_id);
     if (it == nodes.end()) {
       table.Add({shard, slots, RoleText(role), node_id.empty() ? "-" : node_id,
-                 "?", "?", epoch, "UNKNOWN", "-"});
+                 "?", "?", epoch, "UNKNOWN", "-", "-"});
       return;
     }
     const v1::NodeInfo& n = *it->second;
     table.Add({shard, slots, RoleText(role), n.node_id(), n.address(), n.az(),
-               epoch, v1::Health_Name(n.health()),
+               epoch, v1::Health_Name(n.health()), absl::StrCat(n.key_count()),
                absl::StrCat(n.replication_offset())});
   };
   for (const v1::ShardInfo& shard : map.shards()) {
@@ -165,7 +165,7 @@ void PrintStatusTable(const Context& ctx, const v1::ClusterMap& map) {
   for (const v1::NodeInfo& node : map.nodes()) {
     if (!node.shard_id().empty()) continue;
     table.Add({"(none)", "-", "-", node.node_id(), node.address(), node.az(),
-               "-", v1::Health_Name(node.health()), "-"});
+               "-", v1::Health_Name(node.health()), "-", "-"});
   }
   table.Print(out);
 }
