@@ -165,11 +165,11 @@ class Store::Impl {
 
   // ---- Locating ----
 
-  Loc Locate(absl::string_view key) {
+  Loc Locate(absl::string_view key) const {
     const uint32_t slot = KeySlot(key);
     return LocateSlot(slot, KeyTable::Hash(key));
   }
-  Loc LocateSlot(uint32_t slot, uint64_t hash) {
+  Loc LocateSlot(uint32_t slot, uint64_t hash) const {
     return Loc{&stripes_[slot % kNumStripes], slot, slot / kNumStripes, hash};
   }
   static uint32_t SlotOf(uint32_t stripe, uint32_t index) {
@@ -443,16 +443,15 @@ class Store::Impl {
     return -1;
   }
 
-  // A random entry of `stripe` (with a TTL if `volatile_only`), or nullptr.
-  // Fills *loc with its location.
-  Entry* RandomEntryLocked(uint32_t stripe, bool volatile_only, Loc* loc,
-                           size_t* index)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripes_[stripe].mu) {
-    Stripe& st = stripes_[stripe];
+  // A random entry of `loc->stripe` (with a TTL if `volatile_only`), or
+  // nullptr. Points *loc (slot, index) and *index at it.
+  Entry* RandomEntryLocked(Loc* loc, bool volatile_only, size_t* index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc->stripe->mu) {
+    const uint32_t stripe = static_cast<uint32_t>(loc->stripe - stripes_.get());
     const uint32_t start = absl::Uniform<uint32_t>(Rng(), 0, kSlotsPerStripe);
     for (uint32_t k = 0; k < kSlotsPerStripe; ++k) {
       const uint32_t ti = (start + k) % kSlotsPerStripe;
-      const KeyTable& t = st.tables[ti];
+      const KeyTable& t = loc->stripe->tables[ti];
       if (t.size() == 0 || (volatile_only && t.volatile_count() == 0)) {
         continue;
       }
@@ -461,7 +460,9 @@ class Store::Impl {
         // Walk to the next entry with a TTL (one exists in this table).
         while (!t.At(i)->has_expiry()) i = t.NextOccupied(i + 1);
       }
-      *loc = Loc{&st, SlotOf(stripe, ti), ti, 0};
+      loc->slot = SlotOf(stripe, ti);
+      loc->index = ti;
+      loc->hash = KeyTable::Hash(t.At(i)->key());
       *index = i;
       return t.At(i);
     }
@@ -496,13 +497,12 @@ class Store::Impl {
     for (int n = 0; n < samples; ++n) {
       const int s = RandomStripe(volatile_only);
       if (s < 0) break;
-      absl::MutexLock lock(&stripes_[s].mu);
-      Loc loc;
+      Loc loc = LocateSlot(static_cast<uint32_t>(s), 0);  // Slot s: stripe s.
+      absl::MutexLock lock(&loc.stripe->mu);
       size_t index;
-      Entry* e = RandomEntryLocked(s, volatile_only, &loc, &index);
+      Entry* e = RandomEntryLocked(&loc, volatile_only, &index);
       if (e == nullptr) continue;
       if (random) {
-        loc.hash = KeyTable::Hash(e->key());
         RemoveAt(loc, index, RemovalCause::kEvicted);
         return true;
       }
@@ -617,12 +617,13 @@ class Store::Impl {
 
   // ---- Whole-store operations ----
 
+  // Slot by slot: writes racing with a flush may survive it.
   void FlushAll() {
-    for (uint32_t s = 0; s < kNumStripes; ++s) {
-      absl::MutexLock lock(&stripes_[s].mu);
-      for (uint32_t ti = 0; ti < kSlotsPerStripe; ++ti) {
-        ClearTableLocked(LocateSlot(SlotOf(s, ti), 0));
-      }
+    for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+      if (slot_sizes_[slot].load(std::memory_order_relaxed) == 0) continue;
+      const Loc loc = LocateSlot(slot, 0);
+      absl::MutexLock lock(&loc.stripe->mu);
+      ClearTableLocked(loc);
     }
   }
 
@@ -660,12 +661,12 @@ class Store::Impl {
       int64_t sampled = 0;
       int64_t expired = 0;
       if (st.volatile_keys.load(std::memory_order_relaxed) > 0) {
-        absl::MutexLock lock(&st.mu);
         for (uint32_t ti = 0; ti < kSlotsPerStripe; ++ti) {
-          if (st.tables[ti].volatile_count() == 0) continue;
           Loc loc = LocateSlot(SlotOf(s, ti), 0);
+          absl::MutexLock lock(&loc.stripe->mu);
+          if (Table(loc).volatile_count() == 0) continue;
           std::vector<std::string> victims;
-          st.tables[ti].ForEach([&](Entry* e) {
+          Table(loc).ForEach([&](Entry* e) {
             if (!e->has_expiry()) return;
             ++sampled;
             if (e->expiry_ms() <= now_ms) victims.emplace_back(e->key());
@@ -1262,10 +1263,10 @@ absl::optional<std::string> Store::RandomKey() {
   for (int attempt = 0; attempt < 16; ++attempt) {
     const int s = impl_->RandomStripe(false);
     if (s < 0) return absl::nullopt;
-    absl::MutexLock lock(&impl_->stripes_[s].mu);
-    Impl::Loc loc;
+    Impl::Loc loc = impl_->LocateSlot(static_cast<uint32_t>(s), 0);
+    absl::MutexLock lock(&loc.stripe->mu);
     size_t index;
-    Entry* e = impl_->RandomEntryLocked(s, false, &loc, &index);
+    Entry* e = impl_->RandomEntryLocked(&loc, false, &index);
     if (e == nullptr || Impl::IsExpired(e, now)) continue;
     return std::string(e->key());
   }
@@ -1370,6 +1371,18 @@ absl::Status Store::Restore(const KeyRecord& record) {
 
 int64_t Store::UsedMemory() const {
   return impl_->used_memory_.load(std::memory_order_relaxed);
+}
+
+int64_t Store::ComputeUsedMemorySlow() const {
+  int64_t total = 0;
+  for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+    const Impl::Loc loc = impl_->LocateSlot(slot, 0);
+    absl::MutexLock lock(&loc.stripe->mu);
+    const KeyTable& t = impl_->Table(loc);
+    total += t.AllocatedBytes();
+    t.ForEach([&](const Entry* e) { total += Impl::EntryBytes(e); });
+  }
+  return total;
 }
 
 StoreStats Store::Stats() const {
