@@ -64,6 +64,10 @@ class RpcServer {
 
 struct ChannelOptions {
   int max_message_bytes = kDefaultMaxMessageBytes;
+  // Give the channel a TCP connection of its own. By default channels with
+  // the same target and settings share one connection; load tools that
+  // model many independent clients (slotcache-bench) set this.
+  bool own_connection = false;
 };
 
 // A channel to `address` ("host:port") with slotcache's transport settings.

@@ -1,28 +1,78 @@
-// slotcache-node: a cache node (see node/README.md once the data plane
-// lands). Flags, wiring, run.
+// slotcache-node: a cache node. Flags, wiring, run; the node itself is
+// node/server/node_server.h.
+#include <cstdint>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "common/logging.h"
+#include "common/node_id.h"
 #include "common/process.h"
-#include "common/server_main.h"
+#include "node/server/byte_size.h"
+#include "node/server/node_server.h"
+
+using slotcache::node::ByteSize;
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7000",
           "HOST:PORT to serve on; port 0 picks a free port.");
 ABSL_FLAG(std::string, address_file, "",
           "If set, write the bound HOST:PORT to this file once serving.");
+ABSL_FLAG(std::string, node_id, "",
+          "Stable id of this node; empty makes up a random one.");
+ABSL_FLAG(std::string, az, "", "Availability zone label, e.g. az-a.");
+ABSL_FLAG(ByteSize, maxmemory, ByteSize{0},
+          "Memory limit for keys and values, e.g. 100mb or 1gb (units as in "
+          "redis.conf: k=1000, kb=1024, ...); 0 means no limit.");
+ABSL_FLAG(std::string, maxmemory_policy, "noeviction",
+          "What to do at maxmemory, as in Redis: noeviction, allkeys-lru, "
+          "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, "
+          "volatile-random, volatile-ttl.");
+ABSL_FLAG(ByteSize, max_key_bytes, ByteSize{64 * 1024},
+          "Longest key accepted; longer ones get INVALID_ARGUMENT.");
+ABSL_FLAG(ByteSize, max_value_bytes, ByteSize{512ull << 20},
+          "Longest value (any non-key argument) accepted.");
+ABSL_FLAG(uint64_t, max_batch_commands, 10000,
+          "Most commands in one Batch request or Pipeline message.");
+ABSL_FLAG(ByteSize, max_message_bytes, ByteSize{(512ull << 20) + (64 << 10)},
+          "Largest request message accepted.");
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
   slotcache::ParseFlags(argc, argv,
                         "slotcache-node: a slotcache cache node.\n\n"
                         "Usage: slotcache-node --listen=HOST:PORT [flags]");
-  slotcache::ServeOptions options;
-  options.name = "slotcache-node";
-  options.rpc.listen_address = absl::GetFlag(FLAGS_listen);
-  options.address_file = absl::GetFlag(FLAGS_address_file);
-  absl::Status status =
-      slotcache::ServeUntilSignal(options, {}, nullptr, nullptr);
+
+  slotcache::node::NodeOptions options;
+  options.identity.node_id = absl::GetFlag(FLAGS_node_id);
+  if (!options.identity.node_id.empty() &&
+      !slotcache::IsValidNodeId(options.identity.node_id)) {
+    SC_LOG(ERROR,
+           "slotcache-node: --node_id '%s' is not a node id; use 1..64 "
+           "characters of A-Z a-z 0-9 _ -",
+           options.identity.node_id);
+    return 2;
+  }
+  options.identity.az = absl::GetFlag(FLAGS_az);
+  options.store.maxmemory_bytes = absl::GetFlag(FLAGS_maxmemory).bytes;
+  absl::StatusOr<slotcache::node::storage::EvictionPolicy> policy =
+      slotcache::node::storage::ParseEvictionPolicy(
+          absl::GetFlag(FLAGS_maxmemory_policy));
+  if (!policy.ok()) {
+    SC_LOG(ERROR, "slotcache-node: --maxmemory_policy: %s",
+           policy.status().message());
+    return 2;
+  }
+  options.store.eviction_policy = *policy;
+  options.limits.max_key_bytes = absl::GetFlag(FLAGS_max_key_bytes).bytes;
+  options.limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
+  options.limits.max_batch_commands = absl::GetFlag(FLAGS_max_batch_commands);
+  options.limits.max_message_bytes =
+      absl::GetFlag(FLAGS_max_message_bytes).bytes;
+  options.serve.name = "slotcache-node";
+  options.serve.rpc.listen_address = absl::GetFlag(FLAGS_listen);
+  options.serve.address_file = absl::GetFlag(FLAGS_address_file);
+
+  slotcache::node::NodeServer node(std::move(options));
+  absl::Status status = node.ServeUntilSignal();
   if (!status.ok()) {
     SC_LOG(ERROR, "slotcache-node: %s", status.ToString());
     return 1;

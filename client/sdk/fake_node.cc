@@ -87,6 +87,18 @@ grpc::Status FakeNode::Batch(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status FakeNode::Pipeline(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::BatchResponse, v1::BatchRequest>* stream) {
+  v1::BatchRequest request;
+  while (stream->Read(&request)) {
+    v1::BatchResponse response;
+    Batch(context, &request, &response);
+    if (!stream->Write(response)) break;
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status FakeNode::GetClusterMap(grpc::ServerContext*,
                                      const v1::GetClusterMapRequest*,
                                      v1::ClusterMap* response) {

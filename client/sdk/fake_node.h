@@ -61,6 +61,10 @@ class FakeNode : public v1::CacheService::Service {
   grpc::Status Batch(grpc::ServerContext* context,
                      const v1::BatchRequest* request,
                      v1::BatchResponse* response) override;
+  grpc::Status Pipeline(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::BatchResponse, v1::BatchRequest>* stream)
+      override;
   grpc::Status GetClusterMap(grpc::ServerContext* context,
                              const v1::GetClusterMapRequest* request,
                              v1::ClusterMap* response) override;

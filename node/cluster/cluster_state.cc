@@ -1,0 +1,292 @@
+#include "node/cluster/cluster_state.h"
+
+#include <limits>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/slot.h"
+#include "common/status.h"
+
+namespace slotcache::node {
+namespace {
+
+constexpr char kStandaloneShardId[] = "standalone";
+
+std::shared_ptr<const v1::ClusterMap> StandaloneMap(
+    const NodeIdentity& identity) {
+  auto map = std::make_shared<v1::ClusterMap>();
+  map->set_version(0);
+  v1::ShardInfo* shard = map->add_shards();
+  shard->set_shard_id(kStandaloneShardId);
+  v1::SlotRange* range = shard->add_slots();
+  range->set_start(0);
+  range->set_end(kNumSlots - 1);
+  shard->set_primary_node_id(identity.node_id);
+  v1::NodeInfo* node = map->add_nodes();
+  node->set_node_id(identity.node_id);
+  node->set_address(identity.address);
+  node->set_az(identity.az);
+  node->set_role(v1::PRIMARY);
+  node->set_shard_id(kStandaloneShardId);
+  node->set_health(v1::HEALTHY);
+  return map;
+}
+
+// Derives the routing table of `map` for the node `local_node_id`, or
+// INVALID_ARGUMENT when the map is malformed.
+absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
+    std::shared_ptr<const v1::ClusterMap> map, const std::string& local_node_id,
+    bool standalone) {
+  if (map->shards_size() > std::numeric_limits<int16_t>::max()) {
+    return InvalidArgumentError(
+        absl::StrCat("cluster map version ", map->version(), " has ",
+                     map->shards_size(), " shards; at most ",
+                     std::numeric_limits<int16_t>::max(), " are supported"));
+  }
+  absl::flat_hash_map<absl::string_view, const v1::NodeInfo*> nodes;
+  for (const v1::NodeInfo& node : map->nodes()) nodes[node.node_id()] = &node;
+
+  auto table = std::make_shared<RoutingTable>();
+  table->standalone = standalone;
+  table->slot_owner.assign(kNumSlots, RoutingTable::kUnowned);
+  absl::flat_hash_map<absl::string_view, int> shard_ids;
+  for (int i = 0; i < map->shards_size(); ++i) {
+    const v1::ShardInfo& info = map->shards(i);
+    if (!shard_ids.emplace(info.shard_id(), i).second) {
+      return InvalidArgumentError(absl::StrCat("cluster map version ",
+                                               map->version(), " lists shard '",
+                                               info.shard_id(), "' twice"));
+    }
+    RoutingTable::Shard shard;
+    shard.shard_id = info.shard_id();
+    shard.config_epoch = info.config_epoch();
+    auto primary = nodes.find(info.primary_node_id());
+    if (!info.primary_node_id().empty() && primary != nodes.end() &&
+        !primary->second->address().empty()) {
+      shard.primary_node_id = info.primary_node_id();
+      shard.primary_address = primary->second->address();
+    }
+    if (!local_node_id.empty()) {
+      if (info.primary_node_id() == local_node_id) {
+        shard.local_role = v1::PRIMARY;
+      } else {
+        for (const std::string& replica : info.replica_node_ids()) {
+          if (replica == local_node_id) shard.local_role = v1::REPLICA;
+        }
+      }
+    }
+    if (shard.local_role != v1::ROLE_UNSPECIFIED &&
+        table->local_shard == RoutingTable::kUnowned) {
+      table->local_shard = static_cast<int16_t>(i);
+    }
+    for (const v1::SlotRange& range : info.slots()) {
+      if (range.start() > range.end() || range.end() >= kNumSlots) {
+        return InvalidArgumentError(absl::StrCat(
+            "cluster map version ", map->version(), " gives shard '",
+            info.shard_id(), "' the slot range ", range.start(), "-",
+            range.end(),
+            "; ranges must satisfy start <= end <= ", kNumSlots - 1));
+      }
+      for (uint32_t slot = range.start(); slot <= range.end(); ++slot) {
+        int16_t& owner = table->slot_owner[slot];
+        if (owner != RoutingTable::kUnowned) {
+          return InvalidArgumentError(absl::StrCat(
+              "cluster map version ", map->version(), " gives slot ", slot,
+              " to both shard '", map->shards(owner).shard_id(), "' and '",
+              info.shard_id(), "'; a slot has exactly one owner"));
+        }
+        owner = static_cast<int16_t>(i);
+      }
+    }
+    table->shards.push_back(std::move(shard));
+  }
+  table->map = std::move(map);
+  return std::shared_ptr<const RoutingTable>(std::move(table));
+}
+
+// INVALID_ARGUMENT when `next` lowers the config_epoch of a shard that
+// `current` also has (DESIGN §2.2: epochs never go backwards).
+absl::Status CheckEpochsDoNotRegress(const RoutingTable& current,
+                                     const v1::ClusterMap& next) {
+  if (current.standalone) return absl::OkStatus();
+  absl::flat_hash_map<absl::string_view, uint64_t> held;
+  for (const RoutingTable::Shard& shard : current.shards) {
+    held[shard.shard_id] = shard.config_epoch;
+  }
+  for (const v1::ShardInfo& shard : next.shards()) {
+    auto it = held.find(shard.shard_id());
+    if (it != held.end() && shard.config_epoch() < it->second) {
+      return InvalidArgumentError(absl::StrCat(
+          "cluster map version ", next.version(),
+          " lowers the config_epoch "
+          "of shard '",
+          shard.shard_id(), "' from ", it->second, " to ", shard.config_epoch(),
+          "; epochs never go backwards, so the map is "
+          "refused (is the coordinator's state lost?)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RoutingView::WriteFenced() const {
+  if (write_lease_valid_) return absl::OkStatus();
+  return ClusterDownError(
+      "CLUSTERDOWN this primary's write lease expired (no heartbeat reply "
+      "from the coordinator in time); writes resume once the coordinator "
+      "renews the lease or the client's refreshed map names a new primary");
+}
+
+absl::Status RoutingView::RouteSlot(uint32_t slot, Access access) const {
+  const RoutingTable& table = *table_;
+  if (table.standalone) return absl::OkStatus();  // Rule 1.
+  int16_t owner =
+      slot < kNumSlots ? table.slot_owner[slot] : RoutingTable::kUnowned;
+  if (owner == RoutingTable::kUnowned) {  // Rule 2.
+    if (table.map->version() == 0) {
+      return ClusterDownError(
+          "CLUSTERDOWN this node has no cluster map from the coordinator "
+          "yet; retry shortly or ask another node");
+    }
+    return ClusterDownError(
+        absl::StrCat("CLUSTERDOWN slot ", slot,
+                     " is not served by any shard in cluster "
+                     "map version ",
+                     table.map->version(),
+                     "; retry after the cluster "
+                     "map assigns it"));
+  }
+  const RoutingTable::Shard& shard = table.shards[owner];
+  if (shard.primary_address.empty()) {  // Rule 3.
+    return ClusterDownError(absl::StrCat(
+        "CLUSTERDOWN shard '", shard.shard_id, "' that owns slot ", slot,
+        " has no known primary in cluster map version ", table.map->version(),
+        "; retry after the failover completes"));
+  }
+  switch (shard.local_role) {
+    case v1::PRIMARY:  // Rule 4.
+      return access == Access::kWrite ? WriteFenced() : absl::OkStatus();
+    case v1::REPLICA:  // Rule 5.
+      if (access == Access::kWrite) {
+        return ReadOnlyError(shard.primary_address);
+      }
+      if (allow_replica_read_) return absl::OkStatus();
+      break;
+    default:
+      break;
+  }
+  return MovedError(slot, shard.primary_address,  // Rules 5 and 6.
+                    shard.primary_node_id, shard.config_epoch);
+}
+
+absl::Status RoutingView::RouteNodeWide(Access access) const {
+  const RoutingTable& table = *table_;
+  if (access == Access::kRead || table.standalone) return absl::OkStatus();
+  if (table.local_shard != RoutingTable::kUnowned) {
+    const RoutingTable::Shard& shard = table.shards[table.local_shard];
+    if (shard.local_role == v1::REPLICA) {
+      return ReadOnlyError(shard.primary_address);
+    }
+  }
+  return WriteFenced();
+}
+
+ClusterState::ClusterState(NodeIdentity identity, Options options)
+    : options_(options), identity_(std::move(identity)) {
+  absl::MutexLock lock(&mu_);
+  BuildInitialTableLocked();
+}
+
+void ClusterState::BuildInitialTableLocked() {
+  bool standalone = !options_.coordinated;
+  absl::StatusOr<std::shared_ptr<const RoutingTable>> table =
+      BuildTable(standalone ? StandaloneMap(identity_)
+                            : std::make_shared<const v1::ClusterMap>(),
+                 identity_.node_id, standalone);
+  // Both maps are well formed by construction.
+  table_ = *std::move(table);
+}
+
+NodeIdentity ClusterState::identity() const {
+  absl::MutexLock lock(&mu_);
+  return identity_;
+}
+
+void ClusterState::SetAddress(std::string address) {
+  absl::MutexLock lock(&mu_);
+  identity_.address = std::move(address);
+  if (table_->standalone) BuildInitialTableLocked();
+}
+
+absl::StatusOr<uint64_t> ClusterState::Apply(const v1::ClusterMap& map) {
+  // Cheap early exit without copying the map.
+  std::string local_node_id;
+  {
+    absl::MutexLock lock(&mu_);
+    if (map.version() == 0 || map.version() <= table_->map->version()) {
+      return table_->map->version();
+    }
+    local_node_id = identity_.node_id;
+  }
+  // Build outside the lock: routing goes on with the old table meanwhile.
+  absl::StatusOr<std::shared_ptr<const RoutingTable>> table =
+      BuildTable(std::make_shared<const v1::ClusterMap>(map), local_node_id,
+                 /*standalone=*/false);
+  if (!table.ok()) return table.status();
+
+  absl::MutexLock lock(&mu_);
+  // Another Apply may have won the race meanwhile.
+  if (map.version() <= table_->map->version()) return table_->map->version();
+  absl::Status epochs = CheckEpochsDoNotRegress(*table_, map);
+  if (!epochs.ok()) return epochs;
+  table_ = *std::move(table);
+  return map.version();
+}
+
+std::shared_ptr<const RoutingTable> ClusterState::table() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return table_;
+}
+
+std::shared_ptr<const v1::ClusterMap> ClusterState::map() const {
+  return table()->map;
+}
+
+uint64_t ClusterState::map_version() const { return table()->map->version(); }
+
+v1::Role ClusterState::role() const {
+  std::shared_ptr<const RoutingTable> table = this->table();
+  if (table->local_shard == RoutingTable::kUnowned) {
+    return v1::ROLE_UNSPECIFIED;
+  }
+  return table->shards[table->local_shard].local_role;
+}
+
+std::string ClusterState::shard_id() const {
+  std::shared_ptr<const RoutingTable> table = this->table();
+  if (table->local_shard == RoutingTable::kUnowned) return "";
+  return table->shards[table->local_shard].shard_id;
+}
+
+void ClusterState::ExtendLease(absl::Time expiry) {
+  absl::MutexLock lock(&mu_);
+  if (expiry > lease_expiry_) lease_expiry_ = expiry;
+}
+
+RoutingView ClusterState::View(bool allow_replica_read) const {
+  std::shared_ptr<const RoutingTable> table;
+  absl::Time lease_expiry;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    table = table_;
+    lease_expiry = lease_expiry_;
+  }
+  bool lease_valid =
+      !options_.coordinated || options_.clock->Now() < lease_expiry;
+  return RoutingView(std::move(table), allow_replica_read, lease_valid);
+}
+
+}  // namespace slotcache::node

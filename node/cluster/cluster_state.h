@@ -1,0 +1,198 @@
+// ClusterState: what this node is (identity), the cluster map it serves
+// with, and the one routing decision every keyed request goes through:
+// serve here, or redirect (MOVED / READONLY), or refuse (CLUSTERDOWN).
+//
+// The cluster map is an immutable snapshot (std::shared_ptr<const
+// v1::ClusterMap>): Apply() replaces it whole and never edits it in place;
+// a map whose version is not higher than the held one is ignored. From
+// each map ClusterState precomputes an immutable RoutingTable (slot ->
+// owning shard, the shard's primary address and config_epoch, and this
+// node's role in it), so a routing check is an array lookup.
+//
+// Without a map (standalone: no coordinator and no ApplyClusterMap yet) the
+// node is the primary of every slot and GetClusterMap reports a one-shard
+// map of version 0 naming this node.
+//
+// A node managed by a coordinator (Options::coordinated) instead starts
+// with an empty map and serves no slot until the first map arrives, and
+// is lease-fenced (DESIGN.md §2.3): a primary accepts writes only before
+// the expiry last given to ExtendLease() (the coordinator agent renews it
+// from heartbeat replies). Reads never wait for the control plane.
+//
+// Thread-safety: all methods are safe to call from any thread. Readers
+// take a RoutingView per request (one short shared lock), then route every
+// command of that request against the view without locking.
+#ifndef SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_
+#define SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "proto/common.pb.h"
+
+namespace slotcache::node {
+
+// Who this node is. `address` is what clients and peers dial (host:port).
+struct NodeIdentity {
+  std::string node_id;
+  std::string address;
+  std::string az;
+};
+
+// What a command does to the keyspace, as the routing rules see it.
+enum class Access {
+  // Reads keys (GET, HGETALL, ...).
+  kRead,
+  // Changes keys (SET, DEL, FLUSHALL, ...).
+  kWrite,
+};
+
+// The routing facts derived from one cluster map. Immutable.
+struct RoutingTable {
+  // Per owning shard, what a redirect to it needs.
+  struct Shard {
+    std::string shard_id;
+    uint64_t config_epoch = 0;
+    // Empty when the shard's primary is unknown or has no NodeInfo in the
+    // map: requests for its slots then get CLUSTERDOWN.
+    std::string primary_node_id;
+    std::string primary_address;
+    // This node's role in the shard (ROLE_UNSPECIFIED: not a member).
+    v1::Role local_role = v1::ROLE_UNSPECIFIED;
+  };
+
+  // The map this table was built from (synthesized when standalone).
+  std::shared_ptr<const v1::ClusterMap> map;
+  bool standalone = false;
+  std::vector<Shard> shards;
+  // slot -> index into `shards`, or kUnowned.
+  static constexpr int16_t kUnowned = -1;
+  std::vector<int16_t> slot_owner;
+  // This node's shard (index into `shards`) or kUnowned when it is in none.
+  int16_t local_shard = kUnowned;
+};
+
+// A consistent routing snapshot for one request (or one pipeline batch).
+// Cheap to copy; holds the table alive.
+class RoutingView {
+ public:
+  // The routing rules, all in one place. The checks run in this order:
+  //
+  //  1. Standalone (no map applied): every slot is served here, reads and
+  //     writes.
+  //  2. The slot belongs to no shard of the map -> CLUSTERDOWN ("slot N is
+  //     not served by any shard"). The map is incomplete (e.g. while a
+  //     cluster is being created); retry after refreshing the map.
+  //  3. The owning shard has no known primary (no primary_node_id, or no
+  //     NodeInfo/address for it) -> CLUSTERDOWN. A failover is in flight.
+  //  4. This node is the owning shard's primary:
+  //       reads  -> served here;
+  //       writes -> served here, unless lease fencing is on and the lease
+  //                 expired -> CLUSTERDOWN (DESIGN §2.3: a primary cut off
+  //                 from the coordinator must stop acknowledging writes
+  //                 before another node may be promoted).
+  //  5. This node is a replica of the owning shard:
+  //       writes -> READONLY naming the primary's address (the client
+  //                 should send writes there; its map is not stale);
+  //       reads with allow_replica_read -> served here (possibly stale);
+  //       reads without it -> MOVED to the primary, like a Redis replica
+  //                 that has not been sent READONLY.
+  //  6. Otherwise (another shard owns the slot) -> MOVED with the slot, the
+  //     owner's primary address and node id, and the owning shard's
+  //     config_epoch, so the client can tell a stale redirect from a new
+  //     one and refresh its map.
+  //
+  // Not produced yet: ASK and TRYAGAIN, which belong to slot migration
+  // (DESIGN §6) and manual failover.
+  absl::Status RouteSlot(uint32_t slot, Access access) const;
+
+  // For commands that touch the whole node rather than keys (DBSIZE,
+  // FLUSHALL, SCAN): reads are always served (they describe this node's
+  // own data); writes follow the rules of a slot this node holds: refused
+  // with READONLY on a replica and CLUSTERDOWN without a valid lease.
+  absl::Status RouteNodeWide(Access access) const;
+
+  const RoutingTable& table() const { return *table_; }
+
+ private:
+  friend class ClusterState;
+  RoutingView(std::shared_ptr<const RoutingTable> table,
+              bool allow_replica_read, bool write_lease_valid)
+      : table_(std::move(table)),
+        allow_replica_read_(allow_replica_read),
+        write_lease_valid_(write_lease_valid) {}
+
+  absl::Status WriteFenced() const;
+
+  std::shared_ptr<const RoutingTable> table_;
+  bool allow_replica_read_;
+  bool write_lease_valid_;
+};
+
+class ClusterState {
+ public:
+  struct Options {
+    // Managed by a coordinator: no slots until the first map, and writes
+    // need an unexpired lease. Off for standalone nodes (whose maps, if
+    // any, come from an operator via ApplyClusterMap).
+    bool coordinated = false;
+    // Not owned; must outlive the ClusterState. Used for lease expiry.
+    Clock* clock = Clock::Real();
+  };
+
+  ClusterState(NodeIdentity identity, Options options);
+
+  ClusterState(const ClusterState&) = delete;
+  ClusterState& operator=(const ClusterState&) = delete;
+
+  NodeIdentity identity() const;
+  // The bound address is known only after the server started (port 0).
+  void SetAddress(std::string address);
+
+  // Installs `map` when its version is higher than the held one (a map of
+  // version 0 never is: 0 means standalone). Returns the version held
+  // after the call. INVALID_ARGUMENT, changing nothing, when the map is
+  // malformed (slot out of range, a slot owned twice, duplicate shard ids)
+  // or lowers the config_epoch of a shard the held map has.
+  absl::StatusOr<uint64_t> Apply(const v1::ClusterMap& map);
+
+  // The map the node serves with (standalone: a synthesized version-0 map).
+  std::shared_ptr<const v1::ClusterMap> map() const;
+  // 0 when standalone.
+  uint64_t map_version() const;
+  // This node's role and shard ("" when in none) in the held map.
+  v1::Role role() const;
+  std::string shard_id() const;
+
+  // Lets a primary accept writes until `expiry` (never shortens a lease).
+  void ExtendLease(absl::Time expiry);
+
+  // A routing snapshot for one request.
+  RoutingView View(bool allow_replica_read) const;
+
+ private:
+  std::shared_ptr<const RoutingTable> table() const;
+  // The table before any map: standalone (all slots) or, when
+  // coordinated, an empty version-0 map (no slots).
+  void BuildInitialTableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction.
+  const Options options_;
+
+  mutable absl::Mutex mu_;
+  NodeIdentity identity_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const RoutingTable> table_ ABSL_GUARDED_BY(mu_);
+  absl::Time lease_expiry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace slotcache::node
+
+#endif  // SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_

@@ -1,0 +1,223 @@
+#include "node/server/cache_service.h"
+
+#include <deque>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status.h"
+
+namespace slotcache::node {
+namespace {
+
+// How many answered batches a Pipeline stream may hold while the client
+// is not reading them. Past this the stream stops reading requests until
+// the client catches up, so a client that only writes cannot make the
+// node buffer without bound (gRPC flow control then pushes back on it).
+constexpr size_t kMaxQueuedResponses = 64;
+
+// Spare BatchResponse objects a stream keeps for reuse: a cleared protobuf
+// keeps its allocated replies, so steady pipelining allocates ~nothing.
+constexpr size_t kMaxPooledResponses = 8;
+
+// One Pipeline stream. Reads one BatchRequest at a time, runs it inline,
+// queues the response and starts the next read at once, so reading,
+// executing and writing overlap; writes go out one at a time in request
+// order (gRPC allows one outstanding write per stream).
+//
+// Thread-safety: gRPC may run OnReadDone and OnWriteDone concurrently on
+// different threads; mu_ guards the queue and the stream's life cycle.
+// request_ is touched only by the read side (one read in flight at most).
+class PipelineReactor final
+    : public grpc::ServerBidiReactor<v1::BatchRequest, v1::BatchResponse> {
+ public:
+  explicit PipelineReactor(const CacheServiceImpl* service)
+      : service_(service) {
+    absl::MutexLock lock(&mu_);
+    read_in_flight_ = true;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // The client half-closed, or the call is cancelled/broken.
+      absl::MutexLock lock(&mu_);
+      read_in_flight_ = false;
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    std::unique_ptr<v1::BatchResponse> response = TakeSpareResponse();
+    absl::Status status = service_->RunBatch(request_, response.get());
+
+    absl::MutexLock lock(&mu_);
+    read_in_flight_ = false;
+    if (!status.ok()) {
+      // Refused as a whole: answer what came before, then end the stream.
+      reads_done_ = true;
+      finish_status_ = ToGrpcStatus(status);
+      MaybeFinishLocked();
+      return;
+    }
+    if (write_failed_) {
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    queue_.push_back(std::move(response));
+    if (!write_in_flight_) {
+      write_in_flight_ = true;
+      StartWrite(queue_.front().get());
+    }
+    MaybeReadLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    write_in_flight_ = false;
+    ReturnSpareResponseLocked(std::move(queue_.front()));
+    queue_.pop_front();
+    if (!ok) {
+      // The stream is broken (client gone); drop what is queued. A read in
+      // flight will fail and finish the stream; if none is, finish now.
+      write_failed_ = true;
+      queue_.clear();
+      if (!read_in_flight_) reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    if (!queue_.empty()) {
+      write_in_flight_ = true;
+      StartWrite(queue_.front().get());
+    }
+    MaybeReadLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  std::unique_ptr<v1::BatchResponse> TakeSpareResponse() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!spare_.empty()) {
+        std::unique_ptr<v1::BatchResponse> response = std::move(spare_.back());
+        spare_.pop_back();
+        return response;
+      }
+    }
+    return std::make_unique<v1::BatchResponse>();
+  }
+
+  void ReturnSpareResponseLocked(std::unique_ptr<v1::BatchResponse> response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (spare_.size() >= kMaxPooledResponses) return;
+    response->Clear();
+    spare_.push_back(std::move(response));
+  }
+
+  // Starts the next read unless the stream is ending or too far ahead of
+  // its client.
+  void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (read_in_flight_ || reads_done_ || write_failed_ ||
+        queue_.size() >= kMaxQueuedResponses) {
+      return;
+    }
+    read_in_flight_ = true;
+    StartRead(&request_);
+  }
+
+  // Finishes once no more requests will come and every response is out.
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || !reads_done_ || read_in_flight_ || write_in_flight_ ||
+        !queue_.empty()) {
+      return;
+    }
+    finished_ = true;
+    Finish(finish_status_);
+  }
+
+  // Constant after construction.
+  const CacheServiceImpl* const service_;
+
+  // Read side only: filled by gRPC, consumed in OnReadDone.
+  v1::BatchRequest request_;
+
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<v1::BatchResponse>> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<v1::BatchResponse>> spare_ ABSL_GUARDED_BY(mu_);
+  bool read_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+CacheServiceImpl::CacheServiceImpl(const Dispatcher* dispatcher,
+                                   const ClusterState* cluster)
+    : dispatcher_(dispatcher), cluster_(cluster) {}
+
+grpc::ServerUnaryReactor* CacheServiceImpl::Execute(
+    grpc::CallbackServerContext* context, const v1::ExecuteRequest* request,
+    v1::ExecuteResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status admitted = dispatcher_->CheckRequest(request->ByteSizeLong(),
+                                                    /*num_commands=*/1);
+  if (!admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted));
+    return reactor;
+  }
+  const v1::RequestOptions& options = request->options();
+  dispatcher_->Dispatch(request->command(),
+                        cluster_->View(options.allow_replica_read()),
+                        response->mutable_reply());
+  // No replication yet: no replica has applied anything (see header).
+  if (options.min_replica_acks() > 0) response->set_replica_acks(0);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+absl::Status CacheServiceImpl::RunBatch(const v1::BatchRequest& request,
+                                        v1::BatchResponse* response) const {
+  absl::Status admitted = dispatcher_->CheckRequest(request.ByteSizeLong(),
+                                                    request.commands_size());
+  if (!admitted.ok()) return admitted;
+  response->set_id(request.id());
+  const RoutingView view =
+      cluster_->View(request.options().allow_replica_read());
+  auto* replies = response->mutable_replies();
+  replies->Reserve(request.commands_size());
+  for (const v1::Command& command : request.commands()) {
+    dispatcher_->Dispatch(command, view, replies->Add());
+  }
+  if (request.options().min_replica_acks() > 0) response->set_replica_acks(0);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* CacheServiceImpl::Batch(
+    grpc::CallbackServerContext* context, const v1::BatchRequest* request,
+    v1::BatchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(RunBatch(*request, response)));
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::BatchRequest, v1::BatchResponse>*
+CacheServiceImpl::Pipeline(grpc::CallbackServerContext* /*context*/) {
+  return new PipelineReactor(this);
+}
+
+grpc::ServerUnaryReactor* CacheServiceImpl::GetClusterMap(
+    grpc::CallbackServerContext* context,
+    const v1::GetClusterMapRequest* /*request*/, v1::ClusterMap* response) {
+  *response = *cluster_->map();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace slotcache::node

@@ -1,0 +1,135 @@
+#include "node/server/dispatcher.h"
+
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/slot.h"
+#include "common/status.h"
+#include "node/commands/command_table.h"
+
+namespace slotcache::node {
+namespace {
+
+// Echo at most this much of a client-supplied name in error messages, so
+// a garbage megabyte-long "command" does not come back in the reply.
+constexpr size_t kMaxEchoedNameBytes = 64;
+
+std::string Printable(absl::string_view text) {
+  std::string out = absl::CHexEscape(text.substr(0, kMaxEchoedNameBytes));
+  if (text.size() > kMaxEchoedNameBytes) out += "...";
+  return out;
+}
+
+// The argument indices that hold keys, per CommandSpec's convention
+// (command_table.h): first_key..last_key stepping key_step, last_key < 0
+// counting from the end. Computed instead of calling CommandKeys() so the
+// hot path allocates nothing. Assumes the arity was checked.
+struct KeyIndices {
+  int first = -1;
+  int last = -2;
+  int step = 1;
+
+  KeyIndices(const CommandSpec& spec, int argc) {
+    if (spec.first_key < 0) return;
+    first = spec.first_key;
+    last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
+    if (last > argc - 1) last = argc - 1;
+    step = spec.key_step > 0 ? spec.key_step : 1;
+  }
+  bool empty() const { return first > last; }
+  bool IsKey(int i) const {
+    return i >= first && i <= last && (i - first) % step == 0;
+  }
+};
+
+}  // namespace
+
+Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits)
+    : executor_(executor), limits_(limits) {}
+
+absl::Status Dispatcher::CheckRequest(size_t message_bytes,
+                                      size_t num_commands) const {
+  if (message_bytes > limits_.max_message_bytes) {
+    return InvalidArgumentError(absl::StrCat(
+        "request of ", message_bytes,
+        " bytes exceeds the node's max_message_bytes limit (",
+        limits_.max_message_bytes,
+        "); nothing was executed: split it into smaller requests"));
+  }
+  if (num_commands > limits_.max_batch_commands) {
+    return InvalidArgumentError(
+        absl::StrCat("batch of ", num_commands,
+                     " commands exceeds the node's max_batch_commands limit (",
+                     limits_.max_batch_commands,
+                     "); nothing was executed: split it into smaller batches"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dispatcher::Admit(const v1::Command& command,
+                               const RoutingView& view) const {
+  // 1. The command table.
+  const CommandSpec* spec = FindCommand(command.name());
+  if (spec == nullptr) {
+    return InvalidArgumentError(
+        absl::StrCat("ERR unknown command '", Printable(command.name()),
+                     "'; see node/commands/command_table.cc for the "
+                     "supported commands"));
+  }
+  // 2. Arity.
+  if (!HasValidArity(*spec, command)) {
+    return InvalidArgumentError(absl::StrCat(
+        "ERR wrong number of arguments for '", spec->name, "' command (got ",
+        command.args_size(), " arguments; arity ", spec->arity,
+        " counts the name, negative means at least)"));
+  }
+  // 3. Size limits, and 4. the keys' slot.
+  const int argc = command.args_size();
+  const KeyIndices keys(*spec, argc);
+  uint32_t slot = kNumSlots;  // None yet.
+  for (int i = 0; i < argc; ++i) {
+    const std::string& arg = command.args(i);
+    if (keys.IsKey(i)) {
+      if (arg.size() > limits_.max_key_bytes) {
+        return InvalidArgumentError(absl::StrCat(
+            "key of ", arg.size(), " bytes (argument ", i, " of ", spec->name,
+            ") exceeds the node's max_key_bytes limit (", limits_.max_key_bytes,
+            "); nothing was changed"));
+      }
+      uint32_t key_slot = KeySlot(arg);
+      if (slot == kNumSlots) {
+        slot = key_slot;
+      } else if (key_slot != slot) {
+        return CrossShardError(absl::StrCat(
+            "CROSSSLOT keys of ", spec->name, " hash to different slots (",
+            slot, " and ", key_slot,
+            "); a multi-key command needs all keys in one slot: give them "
+            "a common hash tag like {user42}, or send one command per key"));
+      }
+    } else if (arg.size() > limits_.max_value_bytes) {
+      return InvalidArgumentError(
+          absl::StrCat("argument ", i, " of ", spec->name, " is ", arg.size(),
+                       " bytes and exceeds the node's max_value_bytes limit (",
+                       limits_.max_value_bytes, "); nothing was changed"));
+    }
+  }
+  // 5. Routing.
+  const Access access =
+      (spec->flags & kWrite) != 0 ? Access::kWrite : Access::kRead;
+  if (!keys.empty()) return view.RouteSlot(slot, access);
+  if ((spec->flags & kNodeWide) != 0) return view.RouteNodeWide(access);
+  return absl::OkStatus();  // Keyless and node-independent (PING, ECHO).
+}
+
+void Dispatcher::Dispatch(const v1::Command& command, const RoutingView& view,
+                          v1::Reply* reply) const {
+  absl::Status admitted = Admit(command, view);
+  if (!admitted.ok()) {
+    *reply->mutable_error() = ErrorOf(admitted);
+    return;
+  }
+  executor_->Execute(command, reply);  // 6.
+}
+
+}  // namespace slotcache::node
