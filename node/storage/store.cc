@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/slot.h"
 #include "common/status.h"
 #include "node/storage/entry.h"
@@ -129,7 +130,7 @@ class Store::Impl {
  public:
   // A group of slots behind one lock.
   struct Stripe {
-    absl::Mutex mu;
+    Mutex mu;
     // tables[i] holds slot i * kNumStripes + stripe index.
     std::array<KeyTable, kSlotsPerStripe> tables ABSL_GUARDED_BY(mu);
     // Keys of this stripe (written under mu, read lock-free for sampling).
@@ -498,7 +499,7 @@ class Store::Impl {
       const int s = RandomStripe(volatile_only);
       if (s < 0) break;
       Loc loc = LocateSlot(static_cast<uint32_t>(s), 0);  // Slot s: stripe s.
-      absl::MutexLock lock(&loc.stripe->mu);
+      MutexLock lock(&loc.stripe->mu);
       size_t index;
       Entry* e = RandomEntryLocked(&loc, volatile_only, &index);
       if (e == nullptr) continue;
@@ -515,7 +516,7 @@ class Store::Impl {
     }
     if (best_stripe < 0) return false;
     Loc loc = Locate(best_key);
-    absl::MutexLock lock(&loc.stripe->mu);
+    MutexLock lock(&loc.stripe->mu);
     const size_t i = Table(loc).Find(best_key, loc.hash);
     // Deleted meanwhile: that freed memory too, so count it as progress.
     if (i == KeyTable::kNotFound) return true;
@@ -622,7 +623,7 @@ class Store::Impl {
     for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
       if (slot_sizes_[slot].load(std::memory_order_relaxed) == 0) continue;
       const Loc loc = LocateSlot(slot, 0);
-      absl::MutexLock lock(&loc.stripe->mu);
+      MutexLock lock(&loc.stripe->mu);
       ClearTableLocked(loc);
     }
   }
@@ -663,7 +664,7 @@ class Store::Impl {
       if (st.volatile_keys.load(std::memory_order_relaxed) > 0) {
         for (uint32_t ti = 0; ti < kSlotsPerStripe; ++ti) {
           Loc loc = LocateSlot(SlotOf(s, ti), 0);
-          absl::MutexLock lock(&loc.stripe->mu);
+          MutexLock lock(&loc.stripe->mu);
           if (Table(loc).volatile_count() == 0) continue;
           std::vector<std::string> victims;
           Table(loc).ForEach([&](Entry* e) {
@@ -694,38 +695,39 @@ class Store::Impl {
   }
 
   void StartActiveExpiry() {
-    absl::MutexLock lock(&loop_mu_);
+    MutexLock lock(&thread_mu_);
     if (loop_thread_.joinable()) return;
-    stop_loop_ = false;
+    stop_loop_.store(false);
     loop_thread_ = std::thread([this] { ActiveExpiryLoop(); });
   }
 
   void StopActiveExpiry() {
-    std::thread t;
+    MutexLock lock(&thread_mu_);  // The loop never takes thread_mu_.
+    if (!loop_thread_.joinable()) return;
     {
-      absl::MutexLock lock(&loop_mu_);
-      stop_loop_ = true;
-      t = std::move(loop_thread_);
+      absl::MutexLock wake(&wake_mu_);
+      stop_loop_.store(true);
     }
-    if (t.joinable()) t.join();
+    loop_thread_.join();
   }
 
   void ActiveExpiryLoop() {
     const absl::Duration interval = options_.active_expire_interval;
     const absl::Duration budget =
         interval * std::clamp(options_.active_expire_cpu_fraction, 0.01, 1.0);
-    for (;;) {
-      {
-        absl::MutexLock lock(&loop_mu_);
-        if (stop_loop_) return;
-      }
+    while (!stop_loop_.load()) {
       RunActiveExpireCycle(budget);
       // Also converge after maxmemory was lowered or racing writes
       // overshot it. An OOM here just means nothing is evictable.
       (void)MakeRoomForWrite();
-      absl::MutexLock lock(&loop_mu_);
-      loop_mu_.AwaitWithTimeout(absl::Condition(&stop_loop_), interval);
-      if (stop_loop_) return;
+      // Sleep for the interval; Stop wakes us early. The condition only
+      // reads an atomic, so this absl::Mutex guards no data.
+      absl::MutexLock lock(&wake_mu_);
+      wake_mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](std::atomic<bool>* stop) { return stop->load(); },
+              &stop_loop_),
+          interval);
     }
   }
 
@@ -747,9 +749,10 @@ class Store::Impl {
   std::atomic<uint32_t> expire_cursor_{0};
 
   // The active-expiry loop.
-  absl::Mutex loop_mu_;
-  bool stop_loop_ ABSL_GUARDED_BY(loop_mu_) = false;
-  std::thread loop_thread_ ABSL_GUARDED_BY(loop_mu_);
+  Mutex thread_mu_;
+  std::thread loop_thread_ ABSL_GUARDED_BY(thread_mu_);
+  std::atomic<bool> stop_loop_{false};
+  absl::Mutex wake_mu_;
 };
 
 // ---------------------------------------------------------------------------
@@ -764,7 +767,7 @@ absl::Time Store::Now() const { return impl_->Now(); }
 absl::StatusOr<absl::optional<std::string>> Store::Get(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -781,7 +784,7 @@ absl::StatusOr<SetResult> Store::Set(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   Entry* old = i == KeyTable::kNotFound ? nullptr : impl_->Table(loc).At(i);
   SetResult result;
@@ -815,7 +818,7 @@ absl::StatusOr<absl::optional<std::string>> Store::GetEx(
     absl::string_view key, const GetExOptions& options) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -839,7 +842,7 @@ absl::StatusOr<absl::optional<std::string>> Store::GetDel(
     absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -855,7 +858,7 @@ absl::StatusOr<int64_t> Store::Append(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   if (i == KeyTable::kNotFound) {
     if (absl::Status s = impl_->CheckValue(value.size()); !s.ok()) return s;
@@ -878,7 +881,7 @@ absl::StatusOr<int64_t> Store::Append(absl::string_view key,
 absl::StatusOr<int64_t> Store::StrLen(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return int64_t{0};
   Entry* e = impl_->Table(loc).At(i);
@@ -891,7 +894,7 @@ absl::StatusOr<int64_t> Store::IncrBy(absl::string_view key, int64_t delta) {
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   int64_t current = 0;
   int64_t expiry = -1;
@@ -913,7 +916,7 @@ absl::StatusOr<std::string> Store::IncrByFloat(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   long double current = 0;
   int64_t expiry = -1;
@@ -966,7 +969,7 @@ absl::Status Store::MSet(
 bool Store::Del(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   // On a replica an expired key is still deleted by the primary's DEL (but
   // reported as not existing, like a read would see it).
   const size_t i = impl_->Table(loc).Find(key, loc.hash);
@@ -982,7 +985,7 @@ bool Store::Del(absl::string_view key) {
 bool Store::Exists(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   impl_->Touch(impl_->Table(loc).At(i));
@@ -992,7 +995,7 @@ bool Store::Exists(absl::string_view key) {
 ValueType Store::Type(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return ValueType::kNone;
   return impl_->Table(loc).At(i)->type() == EntryType::kString
@@ -1004,7 +1007,7 @@ bool Store::ExpireAt(absl::string_view key, absl::Time when,
                      ExpireCondition condition) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   Entry* e = impl_->Table(loc).At(i);
@@ -1042,7 +1045,7 @@ bool Store::ExpireAt(absl::string_view key, absl::Time when,
 bool Store::Persist(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   if (!impl_->Table(loc).At(i)->has_expiry()) return false;
@@ -1053,7 +1056,7 @@ bool Store::Persist(absl::string_view key) {
 int64_t Store::PTtl(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return kTtlKeyMissing;
   const Entry* e = impl_->Table(loc).At(i);
@@ -1077,7 +1080,7 @@ absl::StatusOr<int64_t> Store::HSet(
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   size_t i = impl_->FindForWrite(loc, key, now);
   Entry* e;
   if (i == KeyTable::kNotFound) {
@@ -1112,7 +1115,7 @@ absl::StatusOr<absl::optional<std::string>> Store::HGet(
     absl::string_view key, absl::string_view field) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -1127,7 +1130,7 @@ absl::StatusOr<std::vector<absl::optional<std::string>>> Store::HMGet(
     absl::string_view key, const std::vector<absl::string_view>& fields) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   std::vector<absl::optional<std::string>> out(fields.size());
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return out;
@@ -1145,7 +1148,7 @@ absl::StatusOr<int64_t> Store::HDel(
     absl::string_view key, const std::vector<absl::string_view>& fields) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return int64_t{0};
   Entry* e = impl_->Table(loc).At(i);
@@ -1169,7 +1172,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::HGetAll(
     absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   std::vector<std::pair<std::string, std::string>> out;
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return out;
@@ -1187,7 +1190,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   int64_t current = 0;
   if (i != KeyTable::kNotFound) {
@@ -1225,7 +1228,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
 absl::StatusOr<int64_t> Store::HLen(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return int64_t{0};
   Entry* e = impl_->Table(loc).At(i);
@@ -1237,7 +1240,7 @@ absl::StatusOr<bool> Store::HExists(absl::string_view key,
                                     absl::string_view field) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   Entry* e = impl_->Table(loc).At(i);
@@ -1264,7 +1267,7 @@ absl::optional<std::string> Store::RandomKey() {
     const int s = impl_->RandomStripe(false);
     if (s < 0) return absl::nullopt;
     Impl::Loc loc = impl_->LocateSlot(static_cast<uint32_t>(s), 0);
-    absl::MutexLock lock(&loc.stripe->mu);
+    MutexLock lock(&loc.stripe->mu);
     size_t index;
     Entry* e = impl_->RandomEntryLocked(&loc, false, &index);
     if (e == nullptr || Impl::IsExpired(e, now)) continue;
@@ -1290,7 +1293,7 @@ ScanResult Store::Scan(uint64_t cursor, absl::string_view pattern,
     Impl::Loc loc = impl_->LocateSlot(static_cast<uint32_t>(slot), 0);
     uint64_t next;
     {
-      absl::MutexLock lock(&loc.stripe->mu);
+      MutexLock lock(&loc.stripe->mu);
       next = impl_->CollectSlot(
           loc, from, count - examined, now, [&](const Entry* e) {
             ++examined;
@@ -1323,7 +1326,7 @@ uint64_t Store::ScanSlot(uint32_t slot, uint64_t cursor, size_t count,
   if (slot >= kNumSlots) return 0;
   Impl::Loc loc = impl_->LocateSlot(slot, 0);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   return impl_->CollectSlot(loc, cursor & kOrderMask, count, now,
                             [&](const Entry* e) { visit(Impl::RecordOf(e)); });
 }
@@ -1331,7 +1334,7 @@ uint64_t Store::ScanSlot(uint32_t slot, uint64_t cursor, size_t count,
 int64_t Store::DropSlot(uint32_t slot) {
   if (slot >= kNumSlots) return 0;
   Impl::Loc loc = impl_->LocateSlot(slot, 0);
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   return impl_->ClearTableLocked(loc);
 }
 
@@ -1345,7 +1348,7 @@ absl::Status Store::Restore(const KeyRecord& record) {
   const int64_t now = impl_->NowMs();
   const int64_t expiry =
       record.expire_at.has_value() ? ToMs(*record.expire_at) : -1;
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   size_t i = impl_->Table(loc).Find(record.key, loc.hash);
   if (i != KeyTable::kNotFound) impl_->RemoveAt(loc, i, absl::nullopt);
   if (expiry >= 0 && expiry <= now && !impl_->replica_.load()) {
@@ -1377,7 +1380,7 @@ int64_t Store::ComputeUsedMemorySlow() const {
   int64_t total = 0;
   for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
     const Impl::Loc loc = impl_->LocateSlot(slot, 0);
-    absl::MutexLock lock(&loc.stripe->mu);
+    MutexLock lock(&loc.stripe->mu);
     const KeyTable& t = impl_->Table(loc);
     total += t.AllocatedBytes();
     t.ForEach([&](const Entry* e) { total += Impl::EntryBytes(e); });

@@ -250,15 +250,15 @@ TEST_F(StoreTest, ActiveExpiryReclaimsMemoryWithoutReads) {
 }
 
 TEST_F(StoreTest, BackgroundLoopExpiresKeysAndStopsCleanly) {
-  StoreOptions o = Options();
+  // The real clock: the loop thread and this one share no FakeClock.
+  StoreOptions o;
   o.active_expire_interval = absl::Milliseconds(1);
   Store store(o);
   SetOptions ttl;
-  ttl.expire_at = clock_.Now() + absl::Seconds(1);
+  ttl.expire_at = absl::Now() + absl::Milliseconds(50);
   for (int i = 0; i < 500; ++i) ASSERT_TRUE(store.Set(Key(i), "v", ttl).ok());
   store.StartActiveExpiry();
   store.StartActiveExpiry();  // Idempotent.
-  clock_.Advance(absl::Seconds(2));
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (store.DbSize() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(1));
@@ -338,10 +338,11 @@ class EvictionTest : public StoreTest {
       for (int r = 0; r < 20; ++r) ASSERT_TRUE(store->Get(absl::StrCat("hot", i)).ok());
     }
   }
-  // Lowers maxmemory to 75% of the current use and writes one key, which
-  // must evict. Returns the keys evicted.
+  // Lowers maxmemory to 88% of the current use and writes one key, which
+  // must evict about 12% of the 200 keys: fewer than any "wrong" group
+  // holds. Returns the keys evicted.
   std::vector<std::string> Squeeze(Store* store) {
-    const int64_t limit = store->UsedMemory() * 3 / 4;
+    const int64_t limit = store->UsedMemory() * 88 / 100;
     store->SetMaxMemory(limit);
     EXPECT_TRUE(store->Set("trigger", "x").ok());
     // Within maxmemory plus one write (the trigger key and table growth).
@@ -363,7 +364,7 @@ TEST_F(EvictionTest, AllKeysLruEvictsTheLeastRecentlyUsed) {
   Store store(EvictionOptions(EvictionPolicy::kAllKeysLru));
   Fill(&store, false, false);
   const std::vector<std::string> evicted = Squeeze(&store);
-  EXPECT_GE(evicted.size(), 30u);
+  EXPECT_GE(evicted.size(), 15u);
   EXPECT_TRUE(AllStartWith(evicted, "cold"));
   EXPECT_EQ(store.Stats().evicted_keys, static_cast<int64_t>(evicted.size()));
 }
@@ -379,14 +380,14 @@ TEST_F(EvictionTest, AllKeysLfuEvictsTheLeastFrequentlyUsed) {
     ASSERT_TRUE(store.Set(absl::StrCat("cold", i), std::string(40, 'c')).ok());
   }
   const std::vector<std::string> evicted = Squeeze(&store);
-  EXPECT_GE(evicted.size(), 30u);
+  EXPECT_GE(evicted.size(), 15u);
   EXPECT_TRUE(AllStartWith(evicted, "cold"));
 }
 
 TEST_F(EvictionTest, AllKeysRandomEvictsAnyKeys) {
   Store store(EvictionOptions(EvictionPolicy::kAllKeysRandom));
   Fill(&store, false, false);
-  EXPECT_GE(Squeeze(&store).size(), 30u);
+  EXPECT_GE(Squeeze(&store).size(), 15u);
 }
 
 TEST_F(EvictionTest, VolatileLruEvictsOnlyKeysWithTtlLeastRecentFirst) {
@@ -399,7 +400,7 @@ TEST_F(EvictionTest, VolatileLruEvictsOnlyKeysWithTtlLeastRecentFirst) {
   clock_.Advance(absl::Seconds(50));
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(store.Get(absl::StrCat("hot", i)).ok());
   const std::vector<std::string> evicted = Squeeze(&store);
-  EXPECT_GE(evicted.size(), 30u);
+  EXPECT_GE(evicted.size(), 15u);
   for (const std::string& k : evicted) {
     ASSERT_EQ(k.rfind("hot", 0), 0u) << k;
     EXPECT_GE(std::stoi(k.substr(3)), 50) << k;  // The stale half.
@@ -419,7 +420,7 @@ TEST_F(EvictionTest, VolatileLfuEvictsOnlyKeysWithTtl) {
     ASSERT_TRUE(store.Set(absl::StrCat("plain", i), std::string(40, 'p')).ok());
   }
   const std::vector<std::string> evicted = Squeeze(&store);
-  EXPECT_GE(evicted.size(), 30u);
+  EXPECT_GE(evicted.size(), 15u);
   for (const std::string& k : evicted) {
     ASSERT_EQ(k.rfind("vol", 0), 0u) << k;
     EXPECT_GE(std::stoi(k.substr(3)), 50) << k;
@@ -430,7 +431,7 @@ TEST_F(EvictionTest, VolatileRandomEvictsOnlyKeysWithTtl) {
   Store store(EvictionOptions(EvictionPolicy::kVolatileRandom));
   Fill(&store, true, false);
   const std::vector<std::string> evicted = Squeeze(&store);
-  EXPECT_GE(evicted.size(), 30u);
+  EXPECT_GE(evicted.size(), 15u);
   EXPECT_TRUE(AllStartWith(evicted, "cold"));
 }
 
@@ -443,7 +444,7 @@ TEST_F(EvictionTest, VolatileTtlEvictsTheSoonestToExpire) {
     store.ExpireAt(k, clock_.Now() + absl::Hours(1) + absl::Seconds(200 - i));
   }
   const std::vector<std::string> evicted = Squeeze(&store);
-  EXPECT_GE(evicted.size(), 30u);
+  EXPECT_GE(evicted.size(), 15u);
   for (const std::string& k : evicted) {
     EXPECT_GE(std::stoi(k.substr(1)), 100) << k;
   }
