@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <random>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -38,7 +41,7 @@ uint64_t OrderKey(uint64_t hash) { return hash >> (64 - kOrderBits); }
 constexpr uint32_t kAccessMask = 0xffffff;
 // LFU: 16-bit minutes + 8-bit logarithmic counter (Redis's defaults:
 // lfu-log-factor 10, lfu-decay-time 1 minute, new keys start at 5).
-constexpr int kLfuInitCounter = 5;
+constexpr uint32_t kLfuInitCounter = 5;
 constexpr double kLfuLogFactor = 10;
 
 // Active expiry: stop a cycle early once fewer than this fraction of the
@@ -49,8 +52,12 @@ constexpr uint32_t kMinStripesPerCycle = 16;
 
 int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
 
-absl::InsecureBitGen& Rng() {
-  thread_local absl::InsecureBitGen gen;
+// Per-thread generator for sampling. Seeded from a counter rather than
+// absl's entropy pool, whose (uninstrumented) lock TSAN cannot see.
+std::mt19937_64& Rng() {
+  static std::atomic<uint64_t> next_seed{0x9e3779b97f4a7c15u};
+  thread_local std::mt19937_64 gen(
+      next_seed.fetch_add(0x9e3779b97f4a7c15u, std::memory_order_relaxed));
   return gen;
 }
 
@@ -208,7 +215,8 @@ class Store::Impl {
     if (IsLfuPolicy(policy_.load(std::memory_order_relaxed))) {
       uint32_t counter = LfuDecayed(e->access());
       if (counter < 255) {
-        const double base = std::max<int>(0, counter - kLfuInitCounter);
+        const double base =
+            counter > kLfuInitCounter ? counter - kLfuInitCounter : 0;
         const double p = 1.0 / (base * kLfuLogFactor + 1);
         if (absl::Uniform(Rng(), 0.0, 1.0) < p) ++counter;
       }
@@ -697,7 +705,10 @@ class Store::Impl {
   void StartActiveExpiry() {
     MutexLock lock(&thread_mu_);
     if (loop_thread_.joinable()) return;
-    stop_loop_.store(false);
+    {
+      std::lock_guard<std::mutex> wake(wake_mu_);
+      stop_loop_ = false;
+    }
     loop_thread_ = std::thread([this] { ActiveExpiryLoop(); });
   }
 
@@ -705,9 +716,10 @@ class Store::Impl {
     MutexLock lock(&thread_mu_);  // The loop never takes thread_mu_.
     if (!loop_thread_.joinable()) return;
     {
-      absl::MutexLock wake(&wake_mu_);
-      stop_loop_.store(true);
+      std::lock_guard<std::mutex> wake(wake_mu_);
+      stop_loop_ = true;
     }
+    wake_cv_.notify_all();
     loop_thread_.join();
   }
 
@@ -715,19 +727,17 @@ class Store::Impl {
     const absl::Duration interval = options_.active_expire_interval;
     const absl::Duration budget =
         interval * std::clamp(options_.active_expire_cpu_fraction, 0.01, 1.0);
-    while (!stop_loop_.load()) {
+    for (;;) {
       RunActiveExpireCycle(budget);
       // Also converge after maxmemory was lowered or racing writes
       // overshot it. An OOM here just means nothing is evictable.
       (void)MakeRoomForWrite();
-      // Sleep for the interval; Stop wakes us early. The condition only
-      // reads an atomic, so this absl::Mutex guards no data.
-      absl::MutexLock lock(&wake_mu_);
-      wake_mu_.AwaitWithTimeout(
-          absl::Condition(
-              +[](std::atomic<bool>* stop) { return stop->load(); },
-              &stop_loop_),
-          interval);
+      // Sleep for the interval; Stop wakes us early.
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      if (wake_cv_.wait_for(lock, absl::ToChronoNanoseconds(interval),
+                            [this] { return stop_loop_; })) {
+        return;
+      }
     }
   }
 
@@ -751,8 +761,12 @@ class Store::Impl {
   // The active-expiry loop.
   Mutex thread_mu_;
   std::thread loop_thread_ ABSL_GUARDED_BY(thread_mu_);
-  std::atomic<bool> stop_loop_{false};
-  absl::Mutex wake_mu_;
+  // The loop's sleep. std::mutex/condition_variable rather than absl's:
+  // waits on absl::Mutex are invisible to TSAN (Debian's Abseil is not
+  // instrumented), pthread-based waits are not.
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool stop_loop_ = false;  // Guarded by wake_mu_.
 };
 
 // ---------------------------------------------------------------------------

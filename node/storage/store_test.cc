@@ -176,7 +176,6 @@ TEST_F(StoreTest, LazyExpiryReportsToTheListener) {
   EXPECT_EQ(store.UsedMemory(), 0);
 }
 
-
 TEST_F(StoreTest, AccountingMatchesAFullRecountAfterMixedOperations) {
   Store store(Options());
   for (int i = 0; i < 3000; ++i) {
@@ -320,8 +319,8 @@ class EvictionTest : public StoreTest {
   // (read 20 times each). With `ttl_on` every key in that set gets a TTL.
   void Fill(Store* store, bool cold_ttl, bool hot_ttl) {
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(store->Set(absl::StrCat("cold", i), std::string(40, 'c'))
-                      .ok());
+      ASSERT_TRUE(
+          store->Set(absl::StrCat("cold", i), std::string(40, 'c')).ok());
       if (cold_ttl) {
         store->ExpireAt(absl::StrCat("cold", i),
                         clock_.Now() + absl::Hours(1) + absl::Seconds(i));
@@ -335,7 +334,8 @@ class EvictionTest : public StoreTest {
         store->ExpireAt(absl::StrCat("hot", i),
                         clock_.Now() + absl::Hours(2) + absl::Seconds(i));
       }
-      for (int r = 0; r < 20; ++r) ASSERT_TRUE(store->Get(absl::StrCat("hot", i)).ok());
+      for (int r = 0; r < 20; ++r)
+        ASSERT_TRUE(store->Get(absl::StrCat("hot", i)).ok());
     }
   }
   // Lowers maxmemory to 88% of the current use and writes one key, which
@@ -374,7 +374,8 @@ TEST_F(EvictionTest, AllKeysLfuEvictsTheLeastFrequentlyUsed) {
   // Hot keys written first (older) but read often: LFU keeps them.
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(store.Set(absl::StrCat("hot", i), std::string(40, 'h')).ok());
-    for (int r = 0; r < 20; ++r) ASSERT_TRUE(store.Get(absl::StrCat("hot", i)).ok());
+    for (int r = 0; r < 20; ++r)
+      ASSERT_TRUE(store.Get(absl::StrCat("hot", i)).ok());
   }
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(store.Set(absl::StrCat("cold", i), std::string(40, 'c')).ok());
@@ -398,7 +399,8 @@ TEST_F(EvictionTest, VolatileLruEvictsOnlyKeysWithTtlLeastRecentFirst) {
     ASSERT_TRUE(store.Get(absl::StrCat("hot", i)).ok());
   }
   clock_.Advance(absl::Seconds(50));
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store.Get(absl::StrCat("hot", i)).ok());
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(store.Get(absl::StrCat("hot", i)).ok());
   const std::vector<std::string> evicted = Squeeze(&store);
   EXPECT_GE(evicted.size(), 15u);
   for (const std::string& k : evicted) {
@@ -509,9 +511,11 @@ TEST_F(StoreTest, ScanNeverSkipsKeysThatExistThroughoutDespiteResizes) {
     cursor = r.next_cursor;
     // Between calls: grow and shrink tables (including the big slot).
     for (int j = 0; j < 40; ++j, ++step) {
-      const std::string churn = absl::StrCat(step % 3 ? "churn" : "{big}c", step);
+      const std::string churn =
+          absl::StrCat(step % 3 ? "churn" : "{big}c", step);
       ASSERT_TRUE(store.Set(churn, "v").ok());
-      if (step % 2) store.Del(absl::StrCat(step % 3 ? "churn" : "{big}c", step - 1));
+      if (step % 2)
+        store.Del(absl::StrCat(step % 3 ? "churn" : "{big}c", step - 1));
     }
   } while (cursor != 0);
   for (const std::string& k : stable) ASSERT_EQ(seen.count(k), 1u) << k;
