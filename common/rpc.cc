@@ -86,7 +86,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view address,
   // Reconnect quickly after a peer restarts (default backoff grows to 120s).
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC uses it as the minimum
+  // *connect timeout* (TCP + HTTP/2 handshake, default 20 s), and at 100 ms
+  // a busy machine (sanitizers, benchmarks) fails connections with
+  // "timed out before receiving SETTINGS frame".
   if (options.own_connection)
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return grpc::CreateCustomChannel(std::string(address),

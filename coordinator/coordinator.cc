@@ -201,12 +201,9 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
     node.set_address(request.address());
     node.set_az(request.az());
     node.set_health(v1::JOINING);
-    events.push_back(
-        {"node_registered",
-         absl::StrCat(
-             "node ", id, " registered from ", request.address(), " in az ",
-             request.az(),
-             request.node_id().empty() ? "" : " (id kept from its data dir)")});
+    events.push_back({"node_registered",
+                      absl::StrCat("node ", id, " registered from ",
+                                   request.address(), " in ", request.az())});
   } else {
     const v1::NodeInfo& old = known->second;
     v1::NodeInfo node = old;
@@ -303,7 +300,7 @@ void Coordinator::DetectFailures() {
       updated.set_health(v1::FAILED);
       events.push_back(
           {"node_failed",
-           absl::StrCat("node ", id, " (", node.address(), ", az ", node.az(),
+           absl::StrCat("node ", id, " (", node.address(), ", ", node.az(),
                         node.shard_id().empty()
                             ? std::string()
                             : absl::StrCat(", ", v1::Role_Name(node.role()),
@@ -389,7 +386,8 @@ absl::StatusOr<v1::CreateClusterResponse> Coordinator::CreateCluster(
     shard.set_config_epoch(++epoch);
 
     std::vector<std::string> azs;
-    auto assign = [&](const std::string& id, v1::Role role) {
+    auto assign = [&](const std::string& id, v1::Role role)
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       v1::NodeInfo node = nodes_.at(id);
       node.set_role(role);
       node.set_shard_id(shard.shard_id());
@@ -406,9 +404,9 @@ absl::StatusOr<v1::CreateClusterResponse> Coordinator::CreateCluster(
     events.push_back(
         {"shard_created",
          absl::StrCat(shard.shard_id(), ": slots ", RangesText(shard),
-                      ", primary ", placement.primary, " (az ", azs[0],
+                      ", primary ", placement.primary, " (", azs[0],
                       "), replicas [", absl::StrJoin(placement.replicas, " "),
-                      "], azs [", absl::StrJoin(azs, " "), "], epoch ",
+                      "], AZs [", absl::StrJoin(azs, " "), "], epoch ",
                       shard.config_epoch(),
                       az_diverse ? ""
                                  : "; WARNING: members share an AZ because "

@@ -111,7 +111,7 @@ TEST(EvenSlotRangesTest, CoversAllSlotsContiguouslyWithNearEqualSizes) {
     EXPECT_LE(max_size - min_size, 1u);
   }
   std::vector<v1::SlotRange> three = EvenSlotRanges(3);
-  EXPECT_EQ(three[0].end(), 5460u);  // same split as redis-cli
+  EXPECT_EQ(three[0].end(), 5460u);
   EXPECT_EQ(three[1].end(), 10921u);
 }
 

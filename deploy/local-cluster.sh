@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
-# Starts a local slotcache cluster as processes on loopback.
+# Starts a local slotcache cluster as processes on loopback: one coordinator
+# and SHARDS x (1 + REPLICAS) nodes spread over the simulated AZs az-a,
+# az-b and az-c, then creates the cluster and waits until
+# `slotctl cluster check` passes.
 #
-#   deploy/local-cluster.sh up     set up (install, build), start, print seed
-#   deploy/local-cluster.sh down   stop everything started by `up`
-#   deploy/local-cluster.sh status show what runs
+#   deploy/local-cluster.sh up [--shards=3] [--replicas=2] [--port=6999] [--foreground]
+#   deploy/local-cluster.sh down      stop everything started by `up`
+#   deploy/local-cluster.sh status    show what runs, then `slotctl cluster status`
 #
-# Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME).
+# `up` starts from scratch (it is a cache: a new cluster starts empty). With
+# --foreground it stays attached and Ctrl-C stops the cluster; without, the
+# processes keep running until `down`. Ctrl-C during `up` stops what it
+# started. The coordinator listens on 127.0.0.1:PORT (default 6999, slotctl's
+# default), nodes on free ports.
+#
+# Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME):
+#   <name>.log  <name>.pid  <name>.addr  data/<name>/
 set -euo pipefail
+CALLER_DIR="$(pwd)"
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 HOME_DIR="${SLOTCACHE_HOME:-$ROOT/.local-cluster}"
 BIN="$ROOT/bazel-bin"
+SLOTCTL="$BIN/client/slotctl"
+AZS=(az-a az-b az-c)
+
+SHARDS=3
+REPLICAS=2
+PORT=6999
+FOREGROUND=0
+# How long `up` waits for the nodes to register and for the check to pass.
+DEADLINE_SECONDS=60
+
+die() { echo "local-cluster: $*" >&2; exit 1; }
 
 pids() { cat "$HOME_DIR"/*.pid 2>/dev/null || true; }
 
@@ -21,16 +43,20 @@ down() {
   done
   for pid in $(pids); do
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "local-cluster: pid $pid ignored SIGTERM for 10s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
   rm -f "$HOME_DIR"/*.pid
-  [ "$any" = 1 ] && echo "local-cluster: stopped" || echo "local-cluster: nothing was running"
+  if [ "$any" = 1 ]; then echo "local-cluster: stopped"; else echo "local-cluster: nothing was running"; fi
 }
 
 # start NAME BINARY ARGS...: runs BINARY in the background, waits for its address.
 start() {
   local name="$1" binary="$2"; shift 2
   rm -f "$HOME_DIR/$name.addr"
-  "$binary" --listen=127.0.0.1:0 --address_file="$HOME_DIR/$name.addr" "$@" \
+  "$binary" --address_file="$HOME_DIR/$name.addr" "$@" \
     >"$HOME_DIR/$name.log" 2>&1 &
   echo $! >"$HOME_DIR/$name.pid"
   for _ in $(seq 300); do
@@ -43,37 +69,117 @@ start() {
   return 1
 }
 
+# retry SECONDS WHAT COMMAND...: runs COMMAND until it succeeds or time is up.
+retry() {
+  local seconds="$1" what="$2"; shift 2
+  local end=$((SECONDS + seconds)) out
+  while true; do
+    if out="$("$@" 2>&1)"; then printf '%s\n' "$out"; return 0; fi
+    if [ "$SECONDS" -ge "$end" ]; then
+      echo "local-cluster: gave up after ${seconds}s waiting for $what; last output:" >&2
+      printf '%s\n' "$out" >&2
+      echo "logs are in $HOME_DIR/*.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
 up() {
+  for arg in "$@"; do
+    case "$arg" in
+      --shards=*) SHARDS="${arg#*=}" ;;
+      --replicas=*) REPLICAS="${arg#*=}" ;;
+      --port=*) PORT="${arg#*=}" ;;
+      --foreground) FOREGROUND=1 ;;
+      *) echo "usage: $0 up [--shards=N] [--replicas=R] [--port=P] [--foreground]" >&2; exit 2 ;;
+    esac
+  done
+  [[ "$SHARDS" =~ ^[1-9][0-9]*$ ]] || die "--shards must be a positive number (got '$SHARDS')"
+  [[ "$REPLICAS" =~ ^[0-5]$ ]] || die "--replicas must be 0..5 (got '$REPLICAS')"
+  local nodes=$((SHARDS * (1 + REPLICAS)))
+
   deploy/setup.sh build-opt
   mkdir -p "$HOME_DIR"
   if [ -n "$(pids)" ]; then down >/dev/null; fi
-  echo "local-cluster: starting in $HOME_DIR"
-  coordinator=$(start coordinator "$BIN/coordinator/slotcache-coordinator")
+  rm -rf "$HOME_DIR/data" "$HOME_DIR"/*.log "$HOME_DIR"/*.addr
+  mkdir -p "$HOME_DIR/data"
+  # From here on, Ctrl-C (or a failure) stops what was started.
+  trap 'echo; down; exit 130' INT TERM
+  trap 'status=$?; if [ $status -ne 0 ]; then down >/dev/null; fi' EXIT
+
+  echo "local-cluster: starting 1 coordinator + $nodes nodes ($SHARDS shards x (1+$REPLICAS)) in $HOME_DIR"
+  local coordinator
+  coordinator=$(start coordinator "$BIN/coordinator/slotcache-coordinator" \
+    --listen="127.0.0.1:$PORT" --data_dir="$HOME_DIR/data/coordinator") ||
+    die "could not start the coordinator on 127.0.0.1:$PORT (port taken? use --port=N)"
   echo "  coordinator  $coordinator"
-  node=$(start node-1 "$BIN/node/slotcache-node")
-  echo "  node-1       $node"
-  "$BIN/client/slotctl" --target="$node" ping
+  for i in $(seq 1 "$nodes"); do
+    local az="${AZS[$(((i - 1) % 3))]}" address
+    address=$(start "node-$i" "$BIN/node/slotcache-node" --listen=127.0.0.1:0 \
+      --coordinator="$coordinator" --az="$az" --data_dir="$HOME_DIR/data/node-$i")
+    printf '  node-%-6s %s  %s\n' "$i" "$address" "$az"
+  done
+
+  echo "local-cluster: creating the cluster"
+  retry "$DEADLINE_SECONDS" "$nodes nodes to register" \
+    "$SLOTCTL" --coordinator="$coordinator" cluster create \
+    --shards="$SHARDS" --replicas="$REPLICAS" >/dev/null
+  retry "$DEADLINE_SECONDS" "slotctl cluster check to pass" \
+    "$SLOTCTL" --coordinator="$coordinator" cluster check
+  echo
+  "$SLOTCTL" --coordinator="$coordinator" cluster status
+
+  local seeds slotctl="$SLOTCTL"
+  seeds=$("$SLOTCTL" --coordinator="$coordinator" cluster status --output=json |
+    grep -o '"address": "[^"]*"' | head -3 | cut -d'"' -f4 | paste -sd, -)
+  # Show commands the way the caller can paste them.
+  if [ "$CALLER_DIR" = "$ROOT" ]; then slotctl="bazel-bin/client/slotctl"; fi
+  if [ "$coordinator" != "127.0.0.1:6999" ]; then
+    slotctl="$slotctl --coordinator=$coordinator"
+  fi
   cat <<MSG
 
-local-cluster: up. Seed address: $node
-  check:  $BIN/client/slotctl --target=$node ping
-  stop:   deploy/local-cluster.sh down
+local-cluster: up. Coordinator: $coordinator
+  seed nodes (for SDK clients): $seeds
+  try:   $slotctl set user:42 alice
+         $slotctl get user:42
+         $slotctl cluster status
+         $slotctl cluster check
+  logs:  $HOME_DIR/*.log
+  stop:  deploy/local-cluster.sh down
 MSG
+  trap - EXIT
+  if [ "$FOREGROUND" = 1 ]; then
+    echo "local-cluster: running in the foreground; Ctrl-C stops the cluster"
+    while [ -n "$(pids)" ]; do sleep 1; done
+  else
+    trap - INT TERM
+  fi
 }
 
 status() {
+  local any=0
   for f in "$HOME_DIR"/*.pid; do
-    [ -e "$f" ] || { echo "local-cluster: nothing running"; return 0; }
+    [ -e "$f" ] || continue
+    any=1
     name="$(basename "$f" .pid)"
     pid="$(cat "$f")"
     if kill -0 "$pid" 2>/dev/null; then state=running; else state=dead; fi
     echo "$name pid=$pid $state $(cat "$HOME_DIR/$name.addr" 2>/dev/null)"
   done
+  if [ "$any" = 0 ]; then echo "local-cluster: nothing running"; return 0; fi
+  if [ -s "$HOME_DIR/coordinator.addr" ]; then
+    echo
+    "$SLOTCTL" --coordinator="$(cat "$HOME_DIR/coordinator.addr")" cluster status || true
+  fi
 }
 
-case "${1:-up}" in
-  up) up ;;
+cmd="${1:-up}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  up) up "$@" ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--shards=N] [--replicas=R] [--port=P] [--foreground] | down | status" >&2; exit 2 ;;
 esac

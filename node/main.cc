@@ -1,12 +1,15 @@
 // slotcache-node: a cache node. Flags, wiring, run; the node itself is
 // node/server/node_server.h.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/node_id.h"
 #include "common/process.h"
+#include "node/cluster/coordinator_agent.h"
 #include "node/server/byte_size.h"
 #include "node/server/node_server.h"
 
@@ -19,6 +22,12 @@ ABSL_FLAG(std::string, address_file, "",
 ABSL_FLAG(std::string, node_id, "",
           "Stable id of this node; empty makes up a random one.");
 ABSL_FLAG(std::string, az, "", "Availability zone label, e.g. az-a.");
+ABSL_FLAG(std::string, coordinator, "",
+          "HOST:PORT of the coordinator to join (needs --az and --data_dir); "
+          "empty runs the node standalone, owning every slot.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Folder for the node's persistent identity (its node id), kept "
+          "across restarts. Required with --coordinator.");
 ABSL_FLAG(ByteSize, maxmemory, ByteSize{0},
           "Memory limit for keys and values, e.g. 100mb or 1gb (units as in "
           "redis.conf: k=1000, kb=1024, ...); 0 means no limit.");
@@ -37,6 +46,11 @@ ABSL_FLAG(ByteSize, max_message_bytes, ByteSize{(512ull << 20) + (64 << 10)},
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
+  // Debian's Abseil is built without NDEBUG, so by default every
+  // absl::Mutex acquisition also updates a process-wide deadlock-detection
+  // graph under a global lock: ~10% of the node's CPU under load (perf, see
+  // docs/BENCHMARKS.md). Unit tests keep the detection on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   slotcache::ParseFlags(argc, argv,
                         "slotcache-node: a slotcache cache node.\n\n"
                         "Usage: slotcache-node --listen=HOST:PORT [flags]");
@@ -67,12 +81,51 @@ int main(int argc, char** argv) {
   options.limits.max_batch_commands = absl::GetFlag(FLAGS_max_batch_commands);
   options.limits.max_message_bytes =
       absl::GetFlag(FLAGS_max_message_bytes).bytes;
+  const std::string coordinator = absl::GetFlag(FLAGS_coordinator);
+  if (!coordinator.empty()) {
+    if (options.identity.az.empty() || absl::GetFlag(FLAGS_data_dir).empty()) {
+      SC_LOG(ERROR,
+             "slotcache-node: --coordinator needs --az=NAME (the node's "
+             "availability zone) and --data_dir=DIR (where it keeps its id)");
+      return 2;
+    }
+    absl::StatusOr<std::string> id = slotcache::node::LoadOrCreateNodeId(
+        absl::GetFlag(FLAGS_data_dir), options.identity.node_id);
+    if (!id.ok()) {
+      SC_LOG(ERROR, "slotcache-node: %s", id.status().message());
+      return 1;
+    }
+    options.identity.node_id = *id;
+    options.coordinated = true;
+  }
   options.serve.name = "slotcache-node";
   options.serve.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.serve.address_file = absl::GetFlag(FLAGS_address_file);
 
   slotcache::node::NodeServer node(std::move(options));
-  absl::Status status = node.ServeUntilSignal();
+  std::unique_ptr<slotcache::node::CoordinatorAgent> agent;
+  absl::Status status = node.ServeUntilSignal(
+      [&](const std::string&) {
+        if (coordinator.empty()) return absl::OkStatus();
+        slotcache::node::CoordinatorAgentOptions agent_options;
+        agent_options.coordinator_address = coordinator;
+        slotcache::node::BindToClusterState(node.cluster(), &agent_options);
+        agent_options.fill_heartbeat =
+            [&node](slotcache::v1::HeartbeatRequest* beat) {
+              slotcache::node::storage::StoreStats stats =
+                  node.store()->Stats();
+              beat->set_key_count(static_cast<uint64_t>(stats.keys));
+              beat->set_used_memory_bytes(
+                  static_cast<uint64_t>(stats.used_memory_bytes));
+            };
+        agent = std::make_unique<slotcache::node::CoordinatorAgent>(
+            std::move(agent_options));
+        agent->Start();
+        return absl::OkStatus();
+      },
+      [&] {
+        if (agent != nullptr) agent->Stop();
+      });
   if (!status.ok()) {
     SC_LOG(ERROR, "slotcache-node: %s", status.ToString());
     return 1;

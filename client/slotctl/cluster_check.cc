@@ -121,7 +121,7 @@ std::vector<CheckLine> CheckCluster(const v1::ClusterMap& map) {
     } else {
       lines.push_back(
           {Level::kOk, absl::StrCat(id, ": primary ", primary.node_id(), " (",
-                                    primary.address(), ", az ", primary.az(),
+                                    primary.address(), ", ", primary.az(),
                                     ") is HEALTHY.")});
     }
     std::vector<std::string> replica_azs;
@@ -138,10 +138,10 @@ std::vector<CheckLine> CheckCluster(const v1::ClusterMap& map) {
       replica_azs.push_back(replica.az());
       if (replica.az() == primary.az()) {
         lines.push_back(
-            {Level::kErr, absl::StrCat(id, ": replica ", replica_id,
-                                       " is in az ", replica.az(),
-                                       ", the same as its primary; losing "
-                                       "that AZ loses both.")});
+            {Level::kErr,
+             absl::StrCat(id, ": replica ", replica_id, " is in ", replica.az(),
+                          ", the same AZ as its primary; losing "
+                          "that AZ loses both.")});
         replicas_ok = false;
       }
       if (replica.health() != v1::HEALTHY) {
@@ -157,9 +157,8 @@ std::vector<CheckLine> CheckCluster(const v1::ClusterMap& map) {
            shard.replica_node_ids_size() == 0
                ? absl::StrCat(id, ": no replicas.")
                : absl::StrCat(id, ": ", shard.replica_node_ids_size(),
-                              " replicas in az ",
-                              absl::StrJoin(replica_azs, ","),
-                              ", apart from the primary's.")});
+                              " replicas in ", absl::StrJoin(replica_azs, ", "),
+                              ", apart from the primary's AZ.")});
     }
   }
   return lines;

@@ -93,7 +93,7 @@ TEST(CheckClusterTest, ReplicaInThePrimarysAzFailsAndFailedReplicaWarns) {
   v1::ClusterMap map = GoodMap();
   map.mutable_nodes(1)->set_az("a");
   EXPECT_TRUE(HasLine(CheckCluster(map), CheckLine::Level::kErr,
-                      "same as its primary"));
+                      "same AZ as its primary"));
   map = GoodMap();
   map.mutable_nodes(1)->set_health(v1::FAILED);
   std::vector<CheckLine> lines = CheckCluster(map);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,6 +18,7 @@
 #include "common/slot.h"
 #include "common/status.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/coordinator.grpc.pb.h"
 
@@ -313,6 +315,39 @@ void PrintValue(std::ostream& out, const v1::Value& value,
   }
 }
 
+// A reply value as plain JSON: nil -> null, integers -> numbers, bulk
+// strings -> strings when they are UTF-8 (else {"base64": ...}), arrays ->
+// lists.
+google::protobuf::Value ValueToJson(const v1::Value& value) {
+  google::protobuf::Value json;
+  switch (value.kind_case()) {
+    case v1::Value::kInteger:
+      json.set_number_value(static_cast<double>(value.integer()));
+      break;
+    case v1::Value::kBulk:
+      if (google::protobuf::internal::IsStructurallyValidUTF8(value.bulk())) {
+        json.set_string_value(value.bulk());
+      } else {
+        std::string encoded;
+        absl::Base64Escape(value.bulk(), &encoded);
+        (*json.mutable_struct_value()->mutable_fields())["base64"]
+            .set_string_value(encoded);
+      }
+      break;
+    case v1::Value::kStatus:
+      json.set_string_value(value.status());
+      break;
+    case v1::Value::kArray:
+      for (const v1::Value& element : value.array().values()) {
+        *json.mutable_list_value()->add_values() = ValueToJson(element);
+      }
+      break;
+    default:
+      json.set_null_value(google::protobuf::NULL_VALUE);
+  }
+  return json;
+}
+
 // Runs one keyed command through the SDK, which routes it by slot with the
 // coordinator's map and follows MOVED redirects.
 int KeyCommand(const Context& ctx, const std::string& name,
@@ -334,7 +369,9 @@ int KeyCommand(const Context& ctx, const std::string& name,
     return kExitFailed;
   }
   if (ctx.output == OutputFormat::kJson) {
-    PrintJson(ctx, *value);
+    google::protobuf::Struct result;
+    (*result.mutable_fields())["value"] = ValueToJson(*value);
+    PrintJson(ctx, result);
   } else {
     PrintValue(*ctx.out, *value, "");
   }

@@ -14,6 +14,7 @@
 #include "common/rpc.h"
 #include "common/server_main.h"
 #include "common/status.h"
+#include "node/cluster/cluster_state.h"
 #include "proto/coordinator.grpc.pb.h"
 
 namespace slotcache::node {
@@ -59,6 +60,20 @@ absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& data_dir,
   return id;
 }
 
+void BindToClusterState(ClusterState* cluster,
+                        CoordinatorAgentOptions* options) {
+  const NodeIdentity identity = cluster->identity();
+  options->node_id = identity.node_id;
+  options->address = identity.address;
+  options->az = identity.az;
+  options->apply_map = [cluster](const v1::ClusterMap& map) {
+    return cluster->Apply(map);
+  };
+  options->extend_lease = [cluster](absl::Time expiry) {
+    cluster->ExtendLease(expiry);
+  };
+}
+
 CoordinatorAgent::CoordinatorAgent(CoordinatorAgentOptions options)
     : options_(std::move(options)) {}
 
@@ -66,6 +81,27 @@ CoordinatorAgent::~CoordinatorAgent() { Stop(); }
 
 void CoordinatorAgent::Start() {
   thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { WatchdogLoop(); });
+}
+
+void CoordinatorAgent::WatchdogLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(
+        absl::Condition(&stopping_),
+        std::min(options_.rpc_timeout / 4, heartbeat_interval_));
+    if (stopping_) return;
+    if (call_ != nullptr &&
+        absl::Now() - awaiting_since_ > options_.rpc_timeout) {
+      SC_LOG(WARNING,
+             "no heartbeat reply from the coordinator at %s for %s; "
+             "reconnecting",
+             options_.coordinator_address,
+             absl::FormatDuration(absl::Now() - awaiting_since_));
+      call_->TryCancel();
+      awaiting_since_ = absl::InfiniteFuture();
+    }
+  }
 }
 
 void CoordinatorAgent::Stop() {
@@ -75,6 +111,7 @@ void CoordinatorAgent::Stop() {
     if (call_ != nullptr) call_->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
 bool CoordinatorAgent::connected() const {
@@ -207,11 +244,17 @@ absl::Status CoordinatorAgent::RunSession() {
     // can only shorten it on this side (DESIGN §2.3).
     const absl::Time sent_at = options_.clock->Now();
     v1::HeartbeatResponse reply;
-    if (!stream->Write(beat) || !stream->Read(&reply)) break;
     {
       absl::MutexLock lock(&mu_);
-      connected_ = true;
+      awaiting_since_ = absl::Now();
     }
+    const bool answered = stream->Write(beat) && stream->Read(&reply);
+    {
+      absl::MutexLock lock(&mu_);
+      awaiting_since_ = absl::InfiniteFuture();
+      connected_ = answered;
+    }
+    if (!answered) break;
     if (reply.lease_ms() > 0 && options_.extend_lease) {
       options_.extend_lease(sent_at + absl::Milliseconds(reply.lease_ms()));
     }

@@ -66,10 +66,7 @@ class PipelineReactor final
       return;
     }
     queue_.push_back(std::move(response));
-    if (!write_in_flight_) {
-      write_in_flight_ = true;
-      StartWrite(queue_.front().get());
-    }
+    if (!write_in_flight_) WriteFrontLocked();
     MaybeReadLocked();
   }
 
@@ -87,10 +84,7 @@ class PipelineReactor final
       MaybeFinishLocked();
       return;
     }
-    if (!queue_.empty()) {
-      write_in_flight_ = true;
-      StartWrite(queue_.front().get());
-    }
+    if (!queue_.empty()) WriteFrontLocked();
     MaybeReadLocked();
     MaybeFinishLocked();
   }
@@ -115,6 +109,17 @@ class PipelineReactor final
     if (spare_.size() >= kMaxPooledResponses) return;
     response->Clear();
     spare_.push_back(std::move(response));
+  }
+
+  // Writes the oldest queued response. When more are queued behind it,
+  // gRPC may hold it back (buffer hint) and send it in one flush with the
+  // next: the last queued response always goes without the hint, so
+  // nothing is held back once the queue drains.
+  void WriteFrontLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    write_in_flight_ = true;
+    grpc::WriteOptions options;
+    if (queue_.size() > 1) options.set_buffer_hint();
+    StartWrite(queue_.front().get(), options);
   }
 
   // Starts the next read unless the stream is ending or too far ahead of

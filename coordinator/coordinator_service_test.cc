@@ -1,0 +1,122 @@
+// The coordinator's gRPC service over a real socket: the map watch stream
+// and the heartbeat stream.
+#include "coordinator/coordinator_service.h"
+
+#include <memory>
+#include <string>
+
+#include "common/rpc.h"
+#include "common/status.h"
+#include "coordinator/rocksdb_state_store.h"
+#include "gtest/gtest.h"
+#include "proto/coordinator.grpc.pb.h"
+#include "tests/harness/process.h"
+
+namespace slotcache::coordinator {
+namespace {
+
+class CoordinatorServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = OpenRocksDbStateStore(testing::NewTempDir("service"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto c = Coordinator::Create(std::move(*store), {});
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = std::move(*c);
+    service_ = std::make_unique<CoordinatorServiceImpl>(coordinator_.get());
+    auto server = RpcServer::Start({}, {service_.get()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    stub_ = v1::CoordinatorService::NewStub(MakeChannel(server_->address()));
+  }
+
+  void TearDown() override {
+    service_->Shutdown();
+    coordinator_->Shutdown();
+    server_->Shutdown(absl::Seconds(1));
+  }
+
+  std::string Register(const std::string& address) {
+    grpc::ClientContext context;
+    v1::RegisterNodeRequest request;
+    request.set_address(address);
+    request.set_az("a");
+    v1::RegisterNodeResponse response;
+    EXPECT_TRUE(stub_->RegisterNode(&context, request, &response).ok());
+    return response.node_id();
+  }
+
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<CoordinatorServiceImpl> service_;
+  std::unique_ptr<RpcServer> server_;
+  std::unique_ptr<v1::CoordinatorService::Stub> stub_;
+};
+
+TEST_F(CoordinatorServiceTest, WatchStreamsCurrentMapThenEveryNewerOne) {
+  Register("127.0.0.1:7001");
+  const uint64_t first = coordinator_->CurrentMap()->version();
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  auto reader = stub_->WatchClusterMap(&context, v1::WatchClusterMapRequest());
+  v1::ClusterMap map;
+  ASSERT_TRUE(reader->Read(&map));
+  EXPECT_EQ(map.version(), first);
+  Register("127.0.0.1:7002");
+  ASSERT_TRUE(reader->Read(&map));
+  EXPECT_GT(map.version(), first);
+  EXPECT_EQ(map.nodes_size(), 2);
+  context.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(CoordinatorServiceTest,
+       HeartbeatStreamAnswersEachBeatAndRejectsStrangers) {
+  const std::string id = Register("127.0.0.1:7001");
+  {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(20)));
+    auto stream = stub_->Heartbeat(&context);
+    v1::HeartbeatRequest beat;
+    beat.set_node_id(id);
+    v1::HeartbeatResponse reply;
+    ASSERT_TRUE(stream->Write(beat));
+    ASSERT_TRUE(stream->Read(&reply));
+    EXPECT_TRUE(reply.has_cluster_map()) << "version 0 is older";
+    beat.set_cluster_map_version(reply.cluster_map().version());
+    ASSERT_TRUE(stream->Write(beat));
+    ASSERT_TRUE(stream->Read(&reply));
+    EXPECT_FALSE(reply.has_cluster_map());
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  auto stream = stub_->Heartbeat(&context);
+  v1::HeartbeatRequest beat;
+  beat.set_node_id("stranger");
+  ASSERT_TRUE(stream->Write(beat));
+  v1::HeartbeatResponse reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(status.error_message().find("must call RegisterNode"),
+            std::string::npos);
+}
+
+TEST_F(CoordinatorServiceTest, ShutdownEndsOpenStreamsPromptly) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  auto reader = stub_->WatchClusterMap(&context, v1::WatchClusterMapRequest());
+  Register("127.0.0.1:7001");
+  v1::ClusterMap map;
+  ASSERT_TRUE(reader->Read(&map));
+  const absl::Time start = absl::Now();
+  service_->Shutdown();
+  while (reader->Read(&map)) {
+  }
+  reader->Finish();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+}  // namespace
+}  // namespace slotcache::coordinator
