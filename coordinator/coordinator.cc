@@ -386,7 +386,8 @@ absl::StatusOr<v1::CreateClusterResponse> Coordinator::CreateCluster(
     shard.set_config_epoch(++epoch);
 
     std::vector<std::string> azs;
-    auto assign = [&](const std::string& id, v1::Role role) {
+    auto assign = [&](const std::string& id, v1::Role role)
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       v1::NodeInfo node = nodes_.at(id);
       node.set_role(role);
       node.set_shard_id(shard.shard_id());

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "client/sdk/client.h"
+#include "client/sdk/node_channel.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "grpcpp/client_context.h"
@@ -349,6 +350,7 @@ absl::StatusOr<BenchResult> RunBench(const BenchConfig& config) {
         "--clients, --pipeline, --keyspace and --requests (or --duration) "
         "must be positive");
   }
+  KeepCallbackQueueAlive();
   const bool per_call_lanes =
       config.mode == Mode::kUnary || config.mode == Mode::kSdk;
   const int lanes_per_client = per_call_lanes ? config.pipeline : 1;

@@ -324,8 +324,11 @@ struct Client::Op {
   absl::Time deadline;
   int redirects = 0;
   int attempts = 0;
-  // Set by ASK/READONLY: the next send goes here, once.
+  // Set by MOVED/ASK/READONLY: the next send goes here, once.
   std::string redirect_once;
+  // The transient error that caused the latest retry: what the caller
+  // gets if the deadline passes while retrying.
+  absl::Status last_retry_error;
   Callback<v1::Value> done;
 };
 
@@ -527,6 +530,12 @@ void Client::OnReply(std::shared_ptr<Op> op, const std::string& address,
                  absl::ZeroDuration());
       return;
     }
+    if (absl::IsDeadlineExceeded(transport) && !op->last_retry_error.ok()) {
+      Finish(op, WithContext(op->last_retry_error,
+                             absl::StrCat("deadline passed after ",
+                                          op->attempts, " retries")));
+      return;
+    }
     Finish(op, WithContext(transport, absl::StrCat("node ", address)));
     return;
   }
@@ -600,6 +609,7 @@ void Client::RetryLater(std::shared_ptr<Op> op, absl::Status error,
     return;
   }
   StatsCounters::Add(stats_.retries);
+  op->last_retry_error = error;
   if (!timer_->RunAt(when, [this, op] { Dispatch(op); })) {
     Finish(op, absl::CancelledError("the slotcache client is shutting down"));
   }

@@ -3,12 +3,40 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/base/call_once.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "grpcpp/client_context.h"
 
 namespace slotcache {
+
+// gRPC 1.51 runs client callbacks on a process-wide "alternative" completion
+// queue that it creates when the first channel makes a callback call and
+// tears down (threads and all) when the last such channel is destroyed.
+// Tearing it down while another channel starts using it races inside gRPC
+// and crashes its polling thread (seen when clients come and go, as in
+// tests). Keeping one channel that has made a callback call alive for the
+// whole process keeps the queue up; it costs one idle channel.
+void KeepCallbackQueueAlive() {
+  static absl::once_flag once;
+  absl::call_once(once, [] {
+    struct Keeper {
+      std::shared_ptr<grpc::Channel> channel = MakeChannel("127.0.0.1:1");
+      std::unique_ptr<v1::CacheService::Stub> stub =
+          v1::CacheService::NewStub(channel);
+      grpc::ClientContext context;
+      v1::GetClusterMapRequest request;
+      v1::ClusterMap response;
+    };
+    auto* keeper = new Keeper;  // Never deleted, on purpose.
+    // Already past its deadline: fails at once without connecting.
+    keeper->context.set_deadline(std::chrono::system_clock::now());
+    keeper->stub->async()->GetClusterMap(&keeper->context, &keeper->request,
+                                         &keeper->response,
+                                         [](grpc::Status) {});
+  });
+}
 
 struct NodeChannel::Call {
   grpc::ClientContext context;
@@ -23,7 +51,9 @@ NodeChannel::NodeChannel(std::string address,
     : address_(std::move(address)),
       stub_(v1::CacheService::NewStub(std::move(channel))),
       options_(options),
-      stats_(stats) {}
+      stats_(stats) {
+  KeepCallbackQueueAlive();
+}
 
 NodeChannel::~NodeChannel() {
   absl::MutexLock lock(&mu_);

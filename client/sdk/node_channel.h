@@ -43,6 +43,12 @@ struct BatchingOptions {
   int max_outstanding_batches = 4;
 };
 
+// Pins gRPC's process-wide callback completion queue for the life of the
+// process (works around a gRPC 1.51 shutdown race; see node_channel.cc).
+// NodeChannel calls it; other code using gRPC's callback API for clients
+// (slotcache-bench) should call it before creating channels. Idempotent.
+void KeepCallbackQueueAlive();
+
 class NodeChannel {
  public:
   // Called once per command: OK and the node's reply, or the transport

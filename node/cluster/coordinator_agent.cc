@@ -81,6 +81,27 @@ CoordinatorAgent::~CoordinatorAgent() { Stop(); }
 
 void CoordinatorAgent::Start() {
   thread_ = std::thread([this] { Run(); });
+  watchdog_ = std::thread([this] { WatchdogLoop(); });
+}
+
+void CoordinatorAgent::WatchdogLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    mu_.AwaitWithTimeout(
+        absl::Condition(&stopping_),
+        std::min(options_.rpc_timeout / 4, heartbeat_interval_));
+    if (stopping_) return;
+    if (call_ != nullptr &&
+        absl::Now() - awaiting_since_ > options_.rpc_timeout) {
+      SC_LOG(WARNING,
+             "no heartbeat reply from the coordinator at %s for %s; "
+             "reconnecting",
+             options_.coordinator_address,
+             absl::FormatDuration(absl::Now() - awaiting_since_));
+      call_->TryCancel();
+      awaiting_since_ = absl::InfiniteFuture();
+    }
+  }
 }
 
 void CoordinatorAgent::Stop() {
@@ -90,6 +111,7 @@ void CoordinatorAgent::Stop() {
     if (call_ != nullptr) call_->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
 bool CoordinatorAgent::connected() const {
@@ -222,11 +244,17 @@ absl::Status CoordinatorAgent::RunSession() {
     // can only shorten it on this side (DESIGN §2.3).
     const absl::Time sent_at = options_.clock->Now();
     v1::HeartbeatResponse reply;
-    if (!stream->Write(beat) || !stream->Read(&reply)) break;
     {
       absl::MutexLock lock(&mu_);
-      connected_ = true;
+      awaiting_since_ = absl::Now();
     }
+    const bool answered = stream->Write(beat) && stream->Read(&reply);
+    {
+      absl::MutexLock lock(&mu_);
+      awaiting_since_ = absl::InfiniteFuture();
+      connected_ = answered;
+    }
+    if (!answered) break;
     if (reply.lease_ms() > 0 && options_.extend_lease) {
       options_.extend_lease(sent_at + absl::Milliseconds(reply.lease_ms()));
     }

@@ -56,7 +56,9 @@ struct CoordinatorAgentOptions {
   // back before failure detection resumes after a coordinator restart).
   absl::Duration initial_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(1);
-  // Deadline of RegisterNode.
+  // Deadline of RegisterNode, and of each heartbeat reply: a coordinator
+  // that stops answering (hung, or a silent network partition) is dropped
+  // after this long and reconnected to, instead of waiting on TCP.
   absl::Duration rpc_timeout = absl::Seconds(2);
   // Not owned. Lease expiries are computed on it.
   Clock* clock = Clock::Real();
@@ -106,6 +108,8 @@ class CoordinatorAgent {
   void ApplyMap(const v1::ClusterMap& map);
   // Sleeps `d` or until Stop(); false when stopping.
   bool SleepUnlessStopped(absl::Duration d);
+  // Cancels the heartbeat stream when a reply is overdue (see rpc_timeout).
+  void WatchdogLoop();
 
   // Constant after construction.
   const CoordinatorAgentOptions options_;
@@ -115,12 +119,16 @@ class CoordinatorAgent {
   bool connected_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t map_version_ ABSL_GUARDED_BY(mu_) = 0;
   int registrations_ ABSL_GUARDED_BY(mu_) = 0;
-  // The call in flight, so Stop() can cancel it.
+  // The call in flight, so Stop() and the watchdog can cancel it.
   grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // When the heartbeat now awaiting its reply was sent (InfiniteFuture
+  // when none is awaited). Real time, read by the watchdog.
+  absl::Time awaiting_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_) =
       absl::Milliseconds(200);
 
   std::thread thread_;
+  std::thread watchdog_;
 };
 
 }  // namespace slotcache::node

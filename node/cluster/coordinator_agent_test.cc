@@ -11,6 +11,7 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/rocksdb_state_store.h"
 #include "gtest/gtest.h"
+#include "proto/coordinator.grpc.pb.h"
 #include "tests/harness/process.h"
 
 namespace slotcache::node {
@@ -183,6 +184,53 @@ TEST(CoordinatorAgentTest, KeepsItsMapWhileCoordinatorIsDownAndReconnects) {
   const v1::ClusterMap map = coordinator.get()->Describe();
   ASSERT_EQ(map.nodes_size(), 1) << "same identity, not a second node";
   EXPECT_EQ(map.nodes(0).node_id(), "n1");
+}
+
+// A coordinator that registers nodes but never answers a heartbeat, like a
+// hung process or a network that silently drops packets.
+class SilentCoordinator final : public v1::CoordinatorService::Service {
+ public:
+  grpc::Status RegisterNode(grpc::ServerContext*,
+                            const v1::RegisterNodeRequest* request,
+                            v1::RegisterNodeResponse* response) override {
+    response->set_node_id(request->node_id());
+    response->set_heartbeat_interval_ms(20);
+    return grpc::Status::OK;
+  }
+  grpc::Status Heartbeat(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::HeartbeatResponse, v1::HeartbeatRequest>*
+          stream) override {
+    v1::HeartbeatRequest request;
+    while (stream->Read(&request)) {
+    }
+    return context->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK;
+  }
+};
+
+TEST(CoordinatorAgentTest, DropsACoordinatorThatStopsAnsweringAndReconnects) {
+  SilentCoordinator silent;
+  auto server = RpcServer::Start({}, {&silent});
+  ASSERT_TRUE(server.ok()) << server.status();
+  FakeNode node;
+  CoordinatorAgentOptions options;
+  options.coordinator_address = (*server)->address();
+  options.node_id = "n1";
+  options.address = "127.0.0.1:7001";
+  options.az = "a";
+  options.rpc_timeout = absl::Milliseconds(200);
+  options.max_backoff = absl::Milliseconds(50);
+  node.Wire(&options);
+  CoordinatorAgent agent(options);
+  agent.Start();
+  ASSERT_TRUE(PollUntil([&] { return agent.registrations() >= 3; },
+                        absl::Seconds(20),
+                        "the agent to give up on silent streams and "
+                        "register again")
+                  .ok());
+  EXPECT_FALSE(agent.connected());
+  agent.Stop();
+  (*server)->Shutdown(absl::ZeroDuration());
 }
 
 }  // namespace
