@@ -1356,7 +1356,7 @@ void Store::WithRecord(absl::string_view key,
                        absl::FunctionRef<void(const KeyRecord*)> fn) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) {
     fn(nullptr);
