@@ -269,6 +269,10 @@ class Store {
   // Bytes the store holds for keys, values, TTLs and its tables (see
   // docs/STORAGE.md for what is counted and how far it can be off).
   int64_t UsedMemory() const;
+  // The same figure recomputed by walking every key (slow; takes each lock
+  // in turn). Equal to UsedMemory() when nothing runs concurrently; for
+  // tests and diagnostics.
+  int64_t ComputeUsedMemorySlow() const;
   StoreStats Stats() const;
   void SetMaxMemory(uint64_t bytes);
   void SetEvictionPolicy(EvictionPolicy policy);
