@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
@@ -22,6 +24,9 @@ ABSL_FLAG(int64_t, keys, 1000000, "Number of keys to load.");
 ABSL_FLAG(int, key_size, 16, "Bytes per key (>= 13).");
 ABSL_FLAG(int, value_size, 32, "Bytes per value (>= 13).");
 ABSL_FLAG(int64_t, ttl_seconds, 0, "Give every key this TTL; 0 = no TTL.");
+ABSL_FLAG(int, hash_fields, 0,
+          "If > 0, every key is a hash of this many fields (\"field:N\" -> "
+          "value) instead of a string: checks the accounting of hashes.");
 
 namespace {
 
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   const int key_size = absl::GetFlag(FLAGS_key_size);
   const int value_size = absl::GetFlag(FLAGS_value_size);
   const int64_t ttl = absl::GetFlag(FLAGS_ttl_seconds);
+  const int hash_fields = absl::GetFlag(FLAGS_hash_fields);
   if (n <= 0 || key_size < 13 || value_size < 13) {
     std::fprintf(stderr,
                  "memory_benchmark: need --keys > 0, --key_size >= 13 and "
@@ -68,7 +74,20 @@ int main(int argc, char** argv) {
     key = Padded("key:", i, key_size);
     value = Padded("val:", i, value_size);
     if (ttl > 0) options.expire_at = store->Now() + absl::Seconds(ttl);
-    if (!store->Set(key, value, options).ok()) {
+    absl::Status status;
+    if (hash_fields > 0) {
+      std::vector<std::string> names;
+      std::vector<std::pair<absl::string_view, absl::string_view>> fields;
+      for (int f = 0; f < hash_fields; ++f) {
+        names.push_back(absl::StrFormat("field:%d", f));
+      }
+      for (const std::string& name : names) fields.emplace_back(name, value);
+      status = store->HSet(key, fields).status();
+      if (status.ok() && ttl > 0) store->ExpireAt(key, *options.expire_at);
+    } else {
+      status = store->Set(key, value, options).status();
+    }
+    if (!status.ok()) {
       std::fprintf(stderr, "memory_benchmark: SET failed at key %lld\n",
                    static_cast<long long>(i));
       return 1;
@@ -82,11 +101,11 @@ int main(int argc, char** argv) {
   const int64_t rss = RssBytes() - rss0;
   const int64_t accounted = store->UsedMemory();
   std::printf(
-      "slotcache keys=%lld key_size=%d value_size=%d ttl=%s "
+      "slotcache keys=%lld key_size=%d value_size=%d ttl=%s hash_fields=%d "
       "heap_bytes_per_key=%.1f rss_bytes_per_key=%.1f "
       "accounted_bytes_per_key=%.1f\n",
       static_cast<long long>(store->DbSize()), key_size, value_size,
-      ttl > 0 ? "yes" : "no", static_cast<double>(heap) / n,
+      ttl > 0 ? "yes" : "no", hash_fields, static_cast<double>(heap) / n,
       static_cast<double>(rss) / n, static_cast<double>(accounted) / n);
   delete store;
   return 0;
