@@ -1,6 +1,7 @@
 #include "node/server/cache_service.h"
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -23,6 +24,20 @@ constexpr size_t kMaxQueuedResponses = 64;
 // Spare BatchResponse objects a stream keeps for reuse: a cleared protobuf
 // keeps its allocated replies, so steady pipelining allocates ~nothing.
 constexpr size_t kMaxPooledResponses = 8;
+
+// min_replica_acks without replica_ack_timeout_ms waits this long.
+constexpr absl::Duration kDefaultAckTimeout = absl::Seconds(1);
+
+void WaitForReplicaAcks(ReplicaAckWaiter* acks,
+                        const v1::RequestOptions& options,
+                        std::function<void(int)> done) {
+  const absl::Duration timeout =
+      options.replica_ack_timeout_ms() > 0
+          ? absl::Milliseconds(options.replica_ack_timeout_ms())
+          : kDefaultAckTimeout;
+  acks->WaitForReplicas(static_cast<int>(options.min_replica_acks()), timeout,
+                        std::move(done));
+}
 
 // One Pipeline stream. Reads one BatchRequest at a time, runs it inline,
 // queues the response and starts the next read at once, so reading,
@@ -217,8 +232,9 @@ ArenaMessageAllocator<v1::BatchRequest, v1::BatchResponse>* BatchAllocator() {
 }  // namespace
 
 CacheServiceImpl::CacheServiceImpl(const Dispatcher* dispatcher,
-                                   const ClusterState* cluster)
-    : dispatcher_(dispatcher), cluster_(cluster) {
+                                   const ClusterState* cluster,
+                                   ReplicaAckWaiter* acks)
+    : dispatcher_(dispatcher), cluster_(cluster), acks_(acks) {
   SetMessageAllocatorFor_Execute(ExecuteAllocator());
   SetMessageAllocatorFor_Batch(BatchAllocator());
 }
@@ -237,8 +253,16 @@ grpc::ServerUnaryReactor* CacheServiceImpl::Execute(
   dispatcher_->Dispatch(request->command(),
                         cluster_->View(options.allow_replica_read()),
                         response->mutable_reply());
-  // No replication yet: no replica has applied anything (see header).
-  if (options.min_replica_acks() > 0) response->set_replica_acks(0);
+  if (options.min_replica_acks() > 0) {
+    response->set_replica_acks(0);
+    if (acks_ != nullptr) {
+      WaitForReplicaAcks(acks_, options, [reactor, response](int acked) {
+        response->set_replica_acks(acked);
+        reactor->Finish(grpc::Status::OK);
+      });
+      return reactor;
+    }
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -264,7 +288,17 @@ grpc::ServerUnaryReactor* CacheServiceImpl::Batch(
     grpc::CallbackServerContext* context, const v1::BatchRequest* request,
     v1::BatchResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(RunBatch(*request, response)));
+  absl::Status status = RunBatch(*request, response);
+  if (status.ok() && acks_ != nullptr &&
+      request->options().min_replica_acks() > 0) {
+    WaitForReplicaAcks(acks_, request->options(),
+                       [reactor, response](int acked) {
+                         response->set_replica_acks(acked);
+                         reactor->Finish(grpc::Status::OK);
+                       });
+    return reactor;
+  }
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

@@ -45,8 +45,9 @@ struct KeyIndices {
 
 }  // namespace
 
-Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits)
-    : executor_(executor), limits_(limits) {}
+Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
+                       WriteObserver* observer)
+    : executor_(executor), limits_(limits), observer_(observer) {}
 
 absl::Status Dispatcher::CheckRequest(size_t message_bytes,
                                       size_t num_commands) const {
@@ -128,6 +129,14 @@ void Dispatcher::Dispatch(const v1::Command& command, const RoutingView& view,
   if (!admitted.ok()) {
     *reply->mutable_error() = ErrorOf(admitted);
     return;
+  }
+  if (observer_ != nullptr) {
+    const CommandSpec* spec = FindCommand(command.name());
+    if ((spec->flags & kWrite) != 0) {
+      observer_->ObserveWrite(*spec, command, *reply,
+                              [&] { executor_->Execute(command, reply); });
+      return;
+    }
   }
   executor_->Execute(command, reply);  // 6.
 }

@@ -1398,6 +1398,20 @@ int64_t Store::DropSlot(uint32_t slot) {
   return impl_->ClearTableLocked(loc);
 }
 
+void Store::WithRecord(absl::string_view key,
+                       absl::FunctionRef<void(const KeyRecord*)> fn) {
+  Impl::Loc loc = impl_->Locate(key);
+  const int64_t now = impl_->NowMs();
+  MutexLock lock(&loc.stripe->mu);
+  const size_t i = impl_->FindLive(loc, key, now);
+  if (i == KeyTable::kNotFound) {
+    fn(nullptr);
+    return;
+  }
+  const KeyRecord record = Impl::RecordOf(impl_->Table(loc).At(i));
+  fn(&record);
+}
+
 absl::Status Store::Restore(const KeyRecord& record) {
   if (absl::Status s = impl_->CheckKey(record.key); !s.ok()) return s;
   if (record.type == ValueType::kNone) {
