@@ -492,23 +492,17 @@ class Store::Impl {
     }
   }
 
-  // A key sampled for eviction and how good a victim it was then.
-  struct Candidate {
-    uint64_t score;
-    std::string key;
-  };
-  static constexpr size_t kPoolSize = 16;
-
   // Evicts one key chosen by `policy`: random policies take a random key;
-  // the others sample `eviction_samples` keys into a pool of the best
-  // candidates seen and evict the best (Redis's approximated LRU/LFU/TTL).
-  // False if nothing can be evicted.
+  // the others sample `eviction_samples` keys and evict the best victim
+  // (Redis's approximated LRU/LFU/TTL). False if nothing can be evicted.
   bool EvictOne(EvictionPolicy policy) {
     const bool volatile_only = IsVolatilePolicy(policy);
     const bool random = policy == EvictionPolicy::kAllKeysRandom ||
                         policy == EvictionPolicy::kVolatileRandom;
     const int samples = random ? 1 : std::max(1, options_.eviction_samples);
-    std::vector<Candidate> sampled;
+    std::string best_key;
+    uint64_t best_score = 0;
+    int best_stripe = -1;
     for (int n = 0; n < samples; ++n) {
       const int s = RandomStripe(volatile_only);
       if (s < 0) break;
@@ -521,55 +515,21 @@ class Store::Impl {
         RemoveAt(loc, index, RemovalCause::kEvicted);
         return true;
       }
-      sampled.push_back({VictimScore(e, policy), std::string(e->key())});
-    }
-    // Like Redis 3+: candidates accumulate in a small pool across rounds,
-    // so each eviction takes the best of many more than `samples` keys.
-    for (;;) {
-      std::string victim;
-      {
-        MutexLock lock(&pool_mu_);
-        if (pool_policy_ != policy) {
-          pool_.clear();  // Scores of another policy do not compare.
-          pool_policy_ = policy;
-        }
-        for (Candidate& c : sampled) AddToPool(std::move(c));
-        sampled.clear();
-        if (pool_.empty()) return false;
-        victim = std::move(pool_.back().key);
-        pool_.pop_back();
-      }
-      Loc loc = Locate(victim);
-      MutexLock lock(&loc.stripe->mu);
-      const size_t i = Table(loc).Find(victim, loc.hash);
-      // Gone (or lost its TTL) since it was sampled: try the next one.
-      if (i == KeyTable::kNotFound ||
-          (volatile_only && !Table(loc).At(i)->has_expiry())) {
-        continue;
-      }
-      RemoveAt(loc, i, RemovalCause::kEvicted);
-      return true;
-    }
-  }
-
-  // Keeps the kPoolSize best candidates, sorted by ascending score.
-  void AddToPool(Candidate c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_) {
-    for (Candidate& p : pool_) {
-      if (p.key == c.key) {
-        p.score = c.score;
-        std::sort(pool_.begin(), pool_.end(),
-                  [](const Candidate& a, const Candidate& b) {
-                    return a.score < b.score;
-                  });
-        return;
+      const uint64_t score = VictimScore(e, policy);
+      if (best_stripe < 0 || score > best_score) {
+        best_score = score;
+        best_key.assign(e->key().data(), e->key().size());
+        best_stripe = s;
       }
     }
-    if (pool_.size() >= kPoolSize && c.score <= pool_.front().score) return;
-    auto at = std::upper_bound(
-        pool_.begin(), pool_.end(), c.score,
-        [](uint64_t score, const Candidate& p) { return score < p.score; });
-    pool_.insert(at, std::move(c));
-    if (pool_.size() > kPoolSize) pool_.erase(pool_.begin());
+    if (best_stripe < 0) return false;
+    Loc loc = Locate(best_key);
+    MutexLock lock(&loc.stripe->mu);
+    const size_t i = Table(loc).Find(best_key, loc.hash);
+    // Deleted meanwhile: that freed memory too, so count it as progress.
+    if (i == KeyTable::kNotFound) return true;
+    RemoveAt(loc, i, RemovalCause::kEvicted);
+    return true;
   }
 
   // ---- Multi-stripe locking (MSET, MGET) ----
@@ -797,12 +757,6 @@ class Store::Impl {
   std::atomic<int64_t> evicted_{0};
   std::array<std::atomic<int64_t>, kNumSlots> slot_sizes_;
   std::atomic<uint32_t> expire_cursor_{0};
-
-  // Eviction candidates (see EvictOne).
-  Mutex pool_mu_;
-  std::vector<Candidate> pool_ ABSL_GUARDED_BY(pool_mu_);
-  EvictionPolicy pool_policy_ ABSL_GUARDED_BY(pool_mu_) =
-      EvictionPolicy::kNoEviction;
 
   // The active-expiry loop.
   Mutex thread_mu_;
