@@ -44,6 +44,14 @@ ABSL_FLAG(uint64_t, max_batch_commands, 10000,
 ABSL_FLAG(ByteSize, max_message_bytes, ByteSize{(512ull << 20) + (64 << 10)},
           "Largest request message accepted.");
 
+ABSL_FLAG(ByteSize, repl_backlog_bytes, ByteSize{64ull << 20},
+          "Replication backlog: how many bytes of recent writes a primary "
+          "keeps so that a replica that reconnects can resume with a "
+          "partial resync instead of a full sync.");
+ABSL_FLAG(std::string, replicaof, "",
+          "HOST:PORT of a primary to replicate (standalone setups and "
+          "tests; with a coordinator the role comes from the cluster map).");
+
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
   // Debian's Abseil is built without NDEBUG, so by default every
@@ -98,6 +106,8 @@ int main(int argc, char** argv) {
     options.identity.node_id = *id;
     options.coordinated = true;
   }
+  options.repl_backlog_bytes = absl::GetFlag(FLAGS_repl_backlog_bytes).bytes;
+  options.replicaof = absl::GetFlag(FLAGS_replicaof);
   options.serve.name = "slotcache-node";
   options.serve.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.serve.address_file = absl::GetFlag(FLAGS_address_file);
@@ -117,6 +127,7 @@ int main(int argc, char** argv) {
               beat->set_key_count(static_cast<uint64_t>(stats.keys));
               beat->set_used_memory_bytes(
                   static_cast<uint64_t>(stats.used_memory_bytes));
+              node.replication()->FillHeartbeat(beat);
             };
         agent = std::make_unique<slotcache::node::CoordinatorAgent>(
             std::move(agent_options));

@@ -273,6 +273,48 @@ TEST_P(NodeDataPathTest, MultiKeyCommandAcrossSlotsIsCrossShard) {
   EXPECT_THAT(r[1], HasValue(Nil())) << "a refused MSET changes nothing";
 }
 
+TEST_P(NodeDataPathTest, ExpiryVariantsUnlinkAndRandomKey) {
+  std::string k = Key("k"), gone = Key("gone", "u"),
+              absent = Key("absent", "u");
+  std::string far_future = "4102444800";  // 2100-01-01, in seconds.
+  std::vector<v1::Reply> r = Run({
+      Cmd({"SET", k, "v"}),                       // 0
+      Cmd({"GETEX", k, "EX", "100"}),             // 1
+      Cmd({"PTTL", k}),                           // 2
+      Cmd({"EXPIREAT", k, far_future}),           // 3
+      Cmd({"PEXPIREAT", k, far_future + "000"}),  // 4
+      Cmd({"RANDOMKEY"}),                         // 5
+      Cmd({"SET", gone, "x"}),                    // 6
+      Cmd({"UNLINK", gone, absent}),              // 7
+      Cmd({"GETEX", gone}),                       // 8
+      Cmd({"PING", "echo me"}),                   // 9
+  });
+  EXPECT_THAT(r[1], HasValue(Bulk("v")));
+  ASSERT_FALSE(r[2].has_error()) << ReplyText(r[2]);
+  EXPECT_GT(r[2].value().integer(), 90000);
+  EXPECT_THAT(r[3], HasValue(Int(1)));
+  EXPECT_THAT(r[4], HasValue(Int(1)));
+  ASSERT_FALSE(r[5].has_error()) << ReplyText(r[5]);
+  EXPECT_FALSE(r[5].value().bulk().empty()) << ReplyText(r[5]);
+  EXPECT_THAT(r[7], HasValue(Int(1)));
+  EXPECT_THAT(r[8], HasValue(Nil()));
+  EXPECT_THAT(r[9], HasValue(Bulk("echo me")));
+}
+
+// FLUSHALL empties the node, so it runs on a node of its own.
+TEST_P(NodeDataPathTest, FlushAllEmptiesTheNode) {
+  absl::StatusOr<std::unique_ptr<NodeUnderTest>> node = NodeUnderTest::Start();
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<std::vector<v1::Reply>> r = (*node)->Run(
+      GetParam(), {Cmd({"SET", "a", "1"}), Cmd({"HSET", "h", "f", "v"}),
+                   Cmd({"FLUSHALL"}), Cmd({"DBSIZE"}), Cmd({"RANDOMKEY"})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 5u);
+  EXPECT_THAT((*r)[2], HasValue(Status("OK")));
+  EXPECT_THAT((*r)[3], HasValue(Int(0)));
+  EXPECT_THAT((*r)[4], HasValue(Nil()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, NodeDataPathTest,
                          ::testing::Values(Path::kExecute, Path::kBatch,
                                            Path::kPipeline),

@@ -380,6 +380,36 @@ TEST_F(ExecutorTest, ScanWithMatchAndCount) {
   EXPECT_EQ(Error({"SCAN", "0", "TYPE", "string"}), v1::INVALID_ARGUMENT);
 }
 
+TEST(ExecutorOomTest,
+     FullStoreRefusesGrowingWritesWithOomButServesReadsAndDeletes) {
+  storage::StoreOptions o;
+  o.maxmemory_bytes = 4096;
+  o.eviction_policy = storage::EvictionPolicy::kNoEviction;
+  storage::Store store(o);
+  CommandExecutor executor(&store);
+  auto run = [&](std::vector<std::string> words) {
+    v1::Command c;
+    c.set_name(words[0]);
+    for (size_t i = 1; i < words.size(); ++i) c.add_args(words[i]);
+    v1::Reply reply;
+    executor.Execute(c, &reply);
+    return reply;
+  };
+  int i = 0;
+  while (store.UsedMemory() <= 4096) {
+    ASSERT_FALSE(run({"SET", "k" + std::to_string(i++), "value"}).has_error());
+  }
+  v1::Reply refused = run({"SET", "one-more", "v"});
+  EXPECT_EQ(refused.error().code(), v1::OOM);
+  EXPECT_NE(refused.error().message().find("maxmemory"), std::string::npos);
+  EXPECT_EQ(run({"HSET", "h", "f", "v"}).error().code(), v1::OOM);
+  EXPECT_EQ(run({"INCR", "n"}).error().code(), v1::OOM);
+  EXPECT_EQ(run({"GET", "k0"}).value().bulk(), "value");
+  EXPECT_EQ(run({"EXPIRE", "k0", "100"}).value().integer(), 1);
+  EXPECT_EQ(run({"DEL", "k0", "k1"}).value().integer(), 2);
+  EXPECT_EQ(run({"SET", "one-more", "v"}).value().status(), "OK");
+}
+
 TEST_F(ExecutorTest, Ping) {
   EXPECT_EQ(Run({"PING"}).value().status(), "PONG");
   EXPECT_EQ(BulkOf({"PING", "hi"}), "hi");

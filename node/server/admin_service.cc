@@ -1,16 +1,21 @@
 #include "node/server/admin_service.h"
 
 #include <string>
+#include <utility>
 
 #include "common/logging.h"
 #include "common/status.h"
 
 namespace slotcache::node {
 
-NodeAdminServiceImpl::NodeAdminServiceImpl(ClusterState* cluster,
-                                           const storage::Store* store,
-                                           Clock* clock)
-    : cluster_(cluster), store_(store), clock_(clock), started_(clock->Now()) {}
+NodeAdminServiceImpl::NodeAdminServiceImpl(
+    ClusterState* cluster, const storage::Store* store, Clock* clock,
+    std::function<void(v1::NodeStatus*)> fill_status)
+    : cluster_(cluster),
+      store_(store),
+      clock_(clock),
+      started_(clock->Now()),
+      fill_status_(std::move(fill_status)) {}
 
 grpc::ServerUnaryReactor* NodeAdminServiceImpl::GetNodeStatus(
     grpc::CallbackServerContext* context,
@@ -30,7 +35,7 @@ grpc::ServerUnaryReactor* NodeAdminServiceImpl::GetNodeStatus(
       std::string(storage::EvictionPolicyName(stats.eviction_policy)));
   response->set_expired_keys(stats.expired_keys);
   response->set_evicted_keys(stats.evicted_keys);
-  // replication_id/offset stay empty until replication exists.
+  if (fill_status_) fill_status_(response);
   response->set_uptime_seconds(absl::ToInt64Seconds(clock_->Now() - started_));
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

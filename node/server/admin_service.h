@@ -6,6 +6,8 @@
 #ifndef SLOTCACHE_NODE_SERVER_ADMIN_SERVICE_H_
 #define SLOTCACHE_NODE_SERVER_ADMIN_SERVICE_H_
 
+#include <functional>
+
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "grpcpp/support/server_callback.h"
@@ -19,8 +21,11 @@ class NodeAdminServiceImpl final
     : public v1::NodeAdminService::CallbackService {
  public:
   // Not owned; all must outlive the service. Uptime counts from now.
-  NodeAdminServiceImpl(ClusterState* cluster, const storage::Store* store,
-                       Clock* clock);
+  // `fill_status` (optional) adds fields owned by other components (the
+  // replication fields, node/replication).
+  NodeAdminServiceImpl(
+      ClusterState* cluster, const storage::Store* store, Clock* clock,
+      std::function<void(v1::NodeStatus*)> fill_status = nullptr);
 
   grpc::ServerUnaryReactor* GetNodeStatus(
       grpc::CallbackServerContext* context,
@@ -38,6 +43,7 @@ class NodeAdminServiceImpl final
   const storage::Store* const store_;
   Clock* const clock_;
   const absl::Time started_;
+  const std::function<void(v1::NodeStatus*)> fill_status_;
 };
 
 }  // namespace slotcache::node

@@ -11,9 +11,12 @@
 // INVALID_ARGUMENT carrying the typed Error as status details; on Pipeline
 // that ends the stream after the responses to the earlier batches.
 //
-// Replica acks. RequestOptions.min_replica_acks cannot be honoured before
-// replication exists; the node answers honestly that no replica applied
-// the writes (replica_acks = 0) instead of waiting or pretending.
+// Replica acks. With RequestOptions.min_replica_acks = N on Execute or
+// Batch, the reply is held (the reactor is finished later, no thread waits)
+// until N replicas applied everything the node logged up to the end of the
+// request, or replica_ack_timeout_ms passed (0 means kDefaultAckTimeout);
+// replica_acks says how many had. Pipeline batches do not wait (responses
+// must stay in order on the stream) and report replica_acks = 0.
 //
 // Thread-safety: the service is called by gRPC from many threads at once;
 // it holds no mutable state of its own (each Pipeline stream has a reactor
@@ -24,6 +27,7 @@
 #include "absl/status/status.h"
 #include "grpcpp/support/server_callback.h"
 #include "node/cluster/cluster_state.h"
+#include "node/replication/write_observer.h"
 #include "node/server/dispatcher.h"
 #include "proto/cache.grpc.pb.h"
 
@@ -31,8 +35,10 @@ namespace slotcache::node {
 
 class CacheServiceImpl final : public v1::CacheService::CallbackService {
  public:
-  // Not owned; both must outlive the service.
-  CacheServiceImpl(const Dispatcher* dispatcher, const ClusterState* cluster);
+  // Not owned; all must outlive the service. `acks` (optional) serves
+  // min_replica_acks; without it replica_acks is reported as 0.
+  CacheServiceImpl(const Dispatcher* dispatcher, const ClusterState* cluster,
+                   ReplicaAckWaiter* acks = nullptr);
 
   grpc::ServerUnaryReactor* Execute(grpc::CallbackServerContext* context,
                                     const v1::ExecuteRequest* request,
@@ -57,6 +63,7 @@ class CacheServiceImpl final : public v1::CacheService::CallbackService {
   // Constant after construction.
   const Dispatcher* const dispatcher_;
   const ClusterState* const cluster_;
+  ReplicaAckWaiter* const acks_;
 };
 
 }  // namespace slotcache::node

@@ -24,8 +24,11 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "node/cluster/cluster_state.h"
+#include "node/commands/command_table.h"
 #include "node/commands/executor.h"
+#include "node/replication/write_observer.h"
 #include "proto/cache.pb.h"
 
 namespace slotcache::node {
@@ -45,8 +48,11 @@ struct RequestLimits {
 
 class Dispatcher {
  public:
-  // `executor` is not owned and must outlive the dispatcher.
-  Dispatcher(CommandExecutor* executor, const RequestLimits& limits);
+  // `executor` is not owned and must outlive the dispatcher. `observer`
+  // (optional, not owned) sees every write command around its execution
+  // (replication, node/replication/write_observer.h).
+  Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
+             WriteObserver* observer = nullptr);
 
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -64,12 +70,16 @@ class Dispatcher {
   const RequestLimits& limits() const { return limits_; }
 
  private:
-  // Steps 1-5: OK when the command may run here.
-  absl::Status Admit(const v1::Command& command, const RoutingView& view) const;
+  // Steps 1-5: the command's spec when it may run here.
+  absl::StatusOr<const CommandSpec*> Admit(const v1::Command& command,
+                                           const RoutingView& view) const;
+  // Step 6, keeping error texts valid UTF-8.
+  void Execute(const v1::Command& command, v1::Reply* reply) const;
 
   // Constant after construction.
   CommandExecutor* const executor_;
   const RequestLimits limits_;
+  WriteObserver* const observer_;
 };
 
 }  // namespace slotcache::node

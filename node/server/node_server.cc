@@ -19,9 +19,11 @@ NodeIdentity WithNodeId(NodeIdentity identity) {
 }
 
 storage::StoreOptions WithLimits(storage::StoreOptions store,
-                                 const RequestLimits& limits) {
+                                 const RequestLimits& limits,
+                                 storage::RemovalListener* listener) {
   store.max_key_bytes = limits.max_key_bytes;
   store.max_value_bytes = limits.max_value_bytes;
+  store.listener = listener;
   return store;
 }
 
@@ -36,15 +38,24 @@ int TransportMessageLimit(uint64_t max_message_bytes) {
 
 NodeServer::NodeServer(NodeOptions options)
     : options_(std::move(options)),
-      store_(WithLimits(options_.store, options_.limits)),
+      repl_log_({options_.repl_backlog_bytes, options_.store.clock}),
+      store_(WithLimits(options_.store, options_.limits, &repl_log_)),
       executor_(&store_),
       cluster_(WithNodeId(options_.identity),
                {options_.coordinated, options_.store.clock}),
-      dispatcher_(&executor_, options_.limits),
-      cache_service_(&dispatcher_, &cluster_),
-      admin_service_(&cluster_, &store_, options_.store.clock) {}
+      replication_(&repl_log_, &store_, &cluster_, options_.store.clock),
+      dispatcher_(&executor_, options_.limits, &repl_log_),
+      cache_service_(&dispatcher_, &cluster_, &replication_),
+      admin_service_(
+          &cluster_, &store_, options_.store.clock,
+          [this](v1::NodeStatus* status) { replication_.FillStatus(status); }) {
+  repl_log_.AttachStore(&store_);
+}
 
-NodeServer::~NodeServer() { store_.StopActiveExpiry(); }
+NodeServer::~NodeServer() {
+  replication_.Stop();
+  store_.StopActiveExpiry();
+}
 
 absl::Status NodeServer::ServeUntilSignal(
     const std::function<absl::Status(const std::string& address)>& on_started,
@@ -54,10 +65,13 @@ absl::Status NodeServer::ServeUntilSignal(
       TransportMessageLimit(options_.limits.max_message_bytes);
   NodeIdentity identity = cluster_.identity();
   return slotcache::ServeUntilSignal(
-      serve, {&cache_service_, &admin_service_},
+      serve, {&cache_service_, &admin_service_, replication_.service()},
       [&](const std::string& address) {
         cluster_.SetAddress(address);
         store_.StartActiveExpiry();
+        if (absl::Status s = replication_.Start(options_.replicaof); !s.ok()) {
+          return s;
+        }
         SC_LOG(INFO, "node %s (az '%s') %s", identity.node_id, identity.az,
                options_.coordinated ? "waits for its coordinator's map"
                                     : "is standalone: primary of all slots");
@@ -65,6 +79,7 @@ absl::Status NodeServer::ServeUntilSignal(
       },
       [&] {
         if (on_shutdown) on_shutdown();
+        replication_.Stop();
         store_.StopActiveExpiry();
       });
 }

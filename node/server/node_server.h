@@ -20,6 +20,8 @@
 #include "common/server_main.h"
 #include "node/cluster/cluster_state.h"
 #include "node/commands/executor.h"
+#include "node/replication/replication_log.h"
+#include "node/replication/replication_manager.h"
 #include "node/server/admin_service.h"
 #include "node/server/cache_service.h"
 #include "node/server/dispatcher.h"
@@ -39,6 +41,11 @@ struct NodeOptions {
   // name, listen address, address file, shutdown grace. The transport's
   // message limit is derived from limits.max_message_bytes.
   ServeOptions serve;
+  // Replication (node/replication): the backlog kept for partial resyncs,
+  // and host:port of a primary to follow without a coordinator (empty: the
+  // role comes from the cluster map).
+  uint64_t repl_backlog_bytes = 64ull << 20;
+  std::string replicaof;
 };
 
 class NodeServer {
@@ -61,15 +68,19 @@ class NodeServer {
 
   ClusterState* cluster() { return &cluster_; }
   storage::Store* store() { return &store_; }
+  ReplicationManager* replication() { return &replication_; }
 
  private:
   // Constant after construction.
   const NodeOptions options_;
 
-  // Declared in dependency order (destroyed in reverse).
+  // Declared in dependency order (destroyed in reverse). The replication
+  // log comes before the store: it is the store's RemovalListener.
+  ReplicationLog repl_log_;
   storage::Store store_;
   CommandExecutor executor_;
   ClusterState cluster_;
+  ReplicationManager replication_;
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;

@@ -94,20 +94,37 @@ size_t Entry::ValueLen() const {
 
 size_t Entry::AllocatedBytes() const { return MallocChunkBytes(this); }
 
+namespace {
+
+// The glibc chunk that a malloc(n) takes: n + the 8-byte size word,
+// rounded up to 16, at least 32.
+size_t ChunkFor(size_t n) {
+  const size_t chunk = (n + sizeof(size_t) + 15) / 16 * 16;
+  return chunk < 32 ? 32 : chunk;
+}
+
+}  // namespace
+
 size_t StringHeapBytes(const std::string& s) {
   // libstdc++ keeps up to 15 bytes inline; longer strings own a block of
-  // capacity + 1 bytes, rounded to glibc's 16-byte chunks (+8 header).
+  // capacity + 1 bytes.
   if (s.capacity() <= 15) return 0;
-  return (s.capacity() + 1 + sizeof(size_t) + 15) / 16 * 16;
+  return ChunkFor(s.capacity() + 1);
 }
 
 size_t HashTableBytes(const HashValue& hash) {
-  // absl's flat_hash_map: one block of capacity slots plus capacity + 16
-  // control bytes, and the map object itself in its own block.
+  // The map object is its own block (new HashValue). absl's flat_hash_map
+  // (20220623) keeps one block: capacity + 16 control bytes rounded up to
+  // the slot alignment, then the slots.
   using Slot = HashValue::value_type;
   const size_t cap = hash.capacity();
-  const size_t table = cap == 0 ? 0 : cap * (sizeof(Slot) + 1) + 16;
-  return sizeof(HashValue) + sizeof(size_t) + table;
+  size_t table = 0;
+  if (cap > 0) {
+    const size_t ctrl =
+        (cap + 16 + alignof(Slot) - 1) / alignof(Slot) * alignof(Slot);
+    table = ChunkFor(ctrl + cap * sizeof(Slot));
+  }
+  return ChunkFor(sizeof(HashValue)) + table;
 }
 
 size_t HashValueBytes(const HashValue& hash) {

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <random>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -11,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/slot.h"
 #include "common/status.h"
 #include "node/storage/entry.h"
@@ -37,7 +41,7 @@ uint64_t OrderKey(uint64_t hash) { return hash >> (64 - kOrderBits); }
 constexpr uint32_t kAccessMask = 0xffffff;
 // LFU: 16-bit minutes + 8-bit logarithmic counter (Redis's defaults:
 // lfu-log-factor 10, lfu-decay-time 1 minute, new keys start at 5).
-constexpr int kLfuInitCounter = 5;
+constexpr uint32_t kLfuInitCounter = 5;
 constexpr double kLfuLogFactor = 10;
 
 // Active expiry: stop a cycle early once fewer than this fraction of the
@@ -48,8 +52,12 @@ constexpr uint32_t kMinStripesPerCycle = 16;
 
 int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
 
-absl::InsecureBitGen& Rng() {
-  thread_local absl::InsecureBitGen gen;
+// Per-thread generator for sampling. Seeded from a counter rather than
+// absl's entropy pool, whose (uninstrumented) lock TSAN cannot see.
+std::mt19937_64& Rng() {
+  static std::atomic<uint64_t> next_seed{0x9e3779b97f4a7c15u};
+  thread_local std::mt19937_64 gen(
+      next_seed.fetch_add(0x9e3779b97f4a7c15u, std::memory_order_relaxed));
   return gen;
 }
 
@@ -129,7 +137,7 @@ class Store::Impl {
  public:
   // A group of slots behind one lock.
   struct Stripe {
-    absl::Mutex mu;
+    Mutex mu;
     // tables[i] holds slot i * kNumStripes + stripe index.
     std::array<KeyTable, kSlotsPerStripe> tables ABSL_GUARDED_BY(mu);
     // Keys of this stripe (written under mu, read lock-free for sampling).
@@ -165,11 +173,11 @@ class Store::Impl {
 
   // ---- Locating ----
 
-  Loc Locate(absl::string_view key) {
+  Loc Locate(absl::string_view key) const {
     const uint32_t slot = KeySlot(key);
     return LocateSlot(slot, KeyTable::Hash(key));
   }
-  Loc LocateSlot(uint32_t slot, uint64_t hash) {
+  Loc LocateSlot(uint32_t slot, uint64_t hash) const {
     return Loc{&stripes_[slot % kNumStripes], slot, slot / kNumStripes, hash};
   }
   static uint32_t SlotOf(uint32_t stripe, uint32_t index) {
@@ -207,7 +215,8 @@ class Store::Impl {
     if (IsLfuPolicy(policy_.load(std::memory_order_relaxed))) {
       uint32_t counter = LfuDecayed(e->access());
       if (counter < 255) {
-        const double base = std::max<int>(0, counter - kLfuInitCounter);
+        const double base =
+            counter > kLfuInitCounter ? counter - kLfuInitCounter : 0;
         const double p = 1.0 / (base * kLfuLogFactor + 1);
         if (absl::Uniform(Rng(), 0.0, 1.0) < p) ++counter;
       }
@@ -443,16 +452,15 @@ class Store::Impl {
     return -1;
   }
 
-  // A random entry of `stripe` (with a TTL if `volatile_only`), or nullptr.
-  // Fills *loc with its location.
-  Entry* RandomEntryLocked(uint32_t stripe, bool volatile_only, Loc* loc,
-                           size_t* index)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripes_[stripe].mu) {
-    Stripe& st = stripes_[stripe];
+  // A random entry of `loc->stripe` (with a TTL if `volatile_only`), or
+  // nullptr. Points *loc (slot, index) and *index at it.
+  Entry* RandomEntryLocked(Loc* loc, bool volatile_only, size_t* index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc->stripe->mu) {
+    const uint32_t stripe = static_cast<uint32_t>(loc->stripe - stripes_.get());
     const uint32_t start = absl::Uniform<uint32_t>(Rng(), 0, kSlotsPerStripe);
     for (uint32_t k = 0; k < kSlotsPerStripe; ++k) {
       const uint32_t ti = (start + k) % kSlotsPerStripe;
-      const KeyTable& t = st.tables[ti];
+      const KeyTable& t = loc->stripe->tables[ti];
       if (t.size() == 0 || (volatile_only && t.volatile_count() == 0)) {
         continue;
       }
@@ -461,7 +469,9 @@ class Store::Impl {
         // Walk to the next entry with a TTL (one exists in this table).
         while (!t.At(i)->has_expiry()) i = t.NextOccupied(i + 1);
       }
-      *loc = Loc{&st, SlotOf(stripe, ti), ti, 0};
+      loc->slot = SlotOf(stripe, ti);
+      loc->index = ti;
+      loc->hash = KeyTable::Hash(t.At(i)->key());
       *index = i;
       return t.At(i);
     }
@@ -496,13 +506,12 @@ class Store::Impl {
     for (int n = 0; n < samples; ++n) {
       const int s = RandomStripe(volatile_only);
       if (s < 0) break;
-      absl::MutexLock lock(&stripes_[s].mu);
-      Loc loc;
+      Loc loc = LocateSlot(static_cast<uint32_t>(s), 0);  // Slot s: stripe s.
+      MutexLock lock(&loc.stripe->mu);
       size_t index;
-      Entry* e = RandomEntryLocked(s, volatile_only, &loc, &index);
+      Entry* e = RandomEntryLocked(&loc, volatile_only, &index);
       if (e == nullptr) continue;
       if (random) {
-        loc.hash = KeyTable::Hash(e->key());
         RemoveAt(loc, index, RemovalCause::kEvicted);
         return true;
       }
@@ -515,7 +524,7 @@ class Store::Impl {
     }
     if (best_stripe < 0) return false;
     Loc loc = Locate(best_key);
-    absl::MutexLock lock(&loc.stripe->mu);
+    MutexLock lock(&loc.stripe->mu);
     const size_t i = Table(loc).Find(best_key, loc.hash);
     // Deleted meanwhile: that freed memory too, so count it as progress.
     if (i == KeyTable::kNotFound) return true;
@@ -617,12 +626,13 @@ class Store::Impl {
 
   // ---- Whole-store operations ----
 
+  // Slot by slot: writes racing with a flush may survive it.
   void FlushAll() {
-    for (uint32_t s = 0; s < kNumStripes; ++s) {
-      absl::MutexLock lock(&stripes_[s].mu);
-      for (uint32_t ti = 0; ti < kSlotsPerStripe; ++ti) {
-        ClearTableLocked(LocateSlot(SlotOf(s, ti), 0));
-      }
+    for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+      if (slot_sizes_[slot].load(std::memory_order_relaxed) == 0) continue;
+      const Loc loc = LocateSlot(slot, 0);
+      MutexLock lock(&loc.stripe->mu);
+      ClearTableLocked(loc);
     }
   }
 
@@ -660,12 +670,12 @@ class Store::Impl {
       int64_t sampled = 0;
       int64_t expired = 0;
       if (st.volatile_keys.load(std::memory_order_relaxed) > 0) {
-        absl::MutexLock lock(&st.mu);
         for (uint32_t ti = 0; ti < kSlotsPerStripe; ++ti) {
-          if (st.tables[ti].volatile_count() == 0) continue;
           Loc loc = LocateSlot(SlotOf(s, ti), 0);
+          MutexLock lock(&loc.stripe->mu);
+          if (Table(loc).volatile_count() == 0) continue;
           std::vector<std::string> victims;
-          st.tables[ti].ForEach([&](Entry* e) {
+          Table(loc).ForEach([&](Entry* e) {
             if (!e->has_expiry()) return;
             ++sampled;
             if (e->expiry_ms() <= now_ms) victims.emplace_back(e->key());
@@ -693,20 +703,24 @@ class Store::Impl {
   }
 
   void StartActiveExpiry() {
-    absl::MutexLock lock(&loop_mu_);
+    MutexLock lock(&thread_mu_);
     if (loop_thread_.joinable()) return;
-    stop_loop_ = false;
+    {
+      std::lock_guard<std::mutex> wake(wake_mu_);
+      stop_loop_ = false;
+    }
     loop_thread_ = std::thread([this] { ActiveExpiryLoop(); });
   }
 
   void StopActiveExpiry() {
-    std::thread t;
+    MutexLock lock(&thread_mu_);  // The loop never takes thread_mu_.
+    if (!loop_thread_.joinable()) return;
     {
-      absl::MutexLock lock(&loop_mu_);
+      std::lock_guard<std::mutex> wake(wake_mu_);
       stop_loop_ = true;
-      t = std::move(loop_thread_);
     }
-    if (t.joinable()) t.join();
+    wake_cv_.notify_all();
+    loop_thread_.join();
   }
 
   void ActiveExpiryLoop() {
@@ -714,17 +728,16 @@ class Store::Impl {
     const absl::Duration budget =
         interval * std::clamp(options_.active_expire_cpu_fraction, 0.01, 1.0);
     for (;;) {
-      {
-        absl::MutexLock lock(&loop_mu_);
-        if (stop_loop_) return;
-      }
       RunActiveExpireCycle(budget);
       // Also converge after maxmemory was lowered or racing writes
       // overshot it. An OOM here just means nothing is evictable.
       (void)MakeRoomForWrite();
-      absl::MutexLock lock(&loop_mu_);
-      loop_mu_.AwaitWithTimeout(absl::Condition(&stop_loop_), interval);
-      if (stop_loop_) return;
+      // Sleep for the interval; Stop wakes us early.
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      if (wake_cv_.wait_for(lock, absl::ToChronoNanoseconds(interval),
+                            [this] { return stop_loop_; })) {
+        return;
+      }
     }
   }
 
@@ -746,9 +759,14 @@ class Store::Impl {
   std::atomic<uint32_t> expire_cursor_{0};
 
   // The active-expiry loop.
-  absl::Mutex loop_mu_;
-  bool stop_loop_ ABSL_GUARDED_BY(loop_mu_) = false;
-  std::thread loop_thread_ ABSL_GUARDED_BY(loop_mu_);
+  Mutex thread_mu_;
+  std::thread loop_thread_ ABSL_GUARDED_BY(thread_mu_);
+  // The loop's sleep. std::mutex/condition_variable rather than absl's:
+  // waits on absl::Mutex are invisible to TSAN (Debian's Abseil is not
+  // instrumented), pthread-based waits are not.
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool stop_loop_ = false;  // Guarded by wake_mu_.
 };
 
 // ---------------------------------------------------------------------------
@@ -763,7 +781,7 @@ absl::Time Store::Now() const { return impl_->Now(); }
 absl::StatusOr<absl::optional<std::string>> Store::Get(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -780,7 +798,7 @@ absl::StatusOr<SetResult> Store::Set(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   Entry* old = i == KeyTable::kNotFound ? nullptr : impl_->Table(loc).At(i);
   SetResult result;
@@ -814,7 +832,7 @@ absl::StatusOr<absl::optional<std::string>> Store::GetEx(
     absl::string_view key, const GetExOptions& options) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -838,7 +856,7 @@ absl::StatusOr<absl::optional<std::string>> Store::GetDel(
     absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -854,7 +872,7 @@ absl::StatusOr<int64_t> Store::Append(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   if (i == KeyTable::kNotFound) {
     if (absl::Status s = impl_->CheckValue(value.size()); !s.ok()) return s;
@@ -877,7 +895,7 @@ absl::StatusOr<int64_t> Store::Append(absl::string_view key,
 absl::StatusOr<int64_t> Store::StrLen(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return int64_t{0};
   Entry* e = impl_->Table(loc).At(i);
@@ -890,7 +908,7 @@ absl::StatusOr<int64_t> Store::IncrBy(absl::string_view key, int64_t delta) {
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   int64_t current = 0;
   int64_t expiry = -1;
@@ -912,7 +930,7 @@ absl::StatusOr<std::string> Store::IncrByFloat(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   long double current = 0;
   int64_t expiry = -1;
@@ -965,7 +983,7 @@ absl::Status Store::MSet(
 bool Store::Del(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   // On a replica an expired key is still deleted by the primary's DEL (but
   // reported as not existing, like a read would see it).
   const size_t i = impl_->Table(loc).Find(key, loc.hash);
@@ -981,7 +999,7 @@ bool Store::Del(absl::string_view key) {
 bool Store::Exists(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   impl_->Touch(impl_->Table(loc).At(i));
@@ -991,7 +1009,7 @@ bool Store::Exists(absl::string_view key) {
 ValueType Store::Type(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return ValueType::kNone;
   return impl_->Table(loc).At(i)->type() == EntryType::kString
@@ -1003,7 +1021,7 @@ bool Store::ExpireAt(absl::string_view key, absl::Time when,
                      ExpireCondition condition) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   Entry* e = impl_->Table(loc).At(i);
@@ -1041,7 +1059,7 @@ bool Store::ExpireAt(absl::string_view key, absl::Time when,
 bool Store::Persist(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   if (!impl_->Table(loc).At(i)->has_expiry()) return false;
@@ -1052,7 +1070,7 @@ bool Store::Persist(absl::string_view key) {
 int64_t Store::PTtl(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return kTtlKeyMissing;
   const Entry* e = impl_->Table(loc).At(i);
@@ -1076,7 +1094,7 @@ absl::StatusOr<int64_t> Store::HSet(
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   size_t i = impl_->FindForWrite(loc, key, now);
   Entry* e;
   if (i == KeyTable::kNotFound) {
@@ -1111,7 +1129,7 @@ absl::StatusOr<absl::optional<std::string>> Store::HGet(
     absl::string_view key, absl::string_view field) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return absl::optional<std::string>();
   Entry* e = impl_->Table(loc).At(i);
@@ -1126,7 +1144,7 @@ absl::StatusOr<std::vector<absl::optional<std::string>>> Store::HMGet(
     absl::string_view key, const std::vector<absl::string_view>& fields) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   std::vector<absl::optional<std::string>> out(fields.size());
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return out;
@@ -1144,7 +1162,7 @@ absl::StatusOr<int64_t> Store::HDel(
     absl::string_view key, const std::vector<absl::string_view>& fields) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return int64_t{0};
   Entry* e = impl_->Table(loc).At(i);
@@ -1168,7 +1186,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::HGetAll(
     absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   std::vector<std::pair<std::string, std::string>> out;
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return out;
@@ -1186,7 +1204,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindForWrite(loc, key, now);
   int64_t current = 0;
   if (i != KeyTable::kNotFound) {
@@ -1224,7 +1242,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
 absl::StatusOr<int64_t> Store::HLen(absl::string_view key) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return int64_t{0};
   Entry* e = impl_->Table(loc).At(i);
@@ -1236,7 +1254,7 @@ absl::StatusOr<bool> Store::HExists(absl::string_view key,
                                     absl::string_view field) {
   Impl::Loc loc = impl_->Locate(key);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   const size_t i = impl_->FindLive(loc, key, now);
   if (i == KeyTable::kNotFound) return false;
   Entry* e = impl_->Table(loc).At(i);
@@ -1262,10 +1280,10 @@ absl::optional<std::string> Store::RandomKey() {
   for (int attempt = 0; attempt < 16; ++attempt) {
     const int s = impl_->RandomStripe(false);
     if (s < 0) return absl::nullopt;
-    absl::MutexLock lock(&impl_->stripes_[s].mu);
-    Impl::Loc loc;
+    Impl::Loc loc = impl_->LocateSlot(static_cast<uint32_t>(s), 0);
+    MutexLock lock(&loc.stripe->mu);
     size_t index;
-    Entry* e = impl_->RandomEntryLocked(s, false, &loc, &index);
+    Entry* e = impl_->RandomEntryLocked(&loc, false, &index);
     if (e == nullptr || Impl::IsExpired(e, now)) continue;
     return std::string(e->key());
   }
@@ -1289,7 +1307,7 @@ ScanResult Store::Scan(uint64_t cursor, absl::string_view pattern,
     Impl::Loc loc = impl_->LocateSlot(static_cast<uint32_t>(slot), 0);
     uint64_t next;
     {
-      absl::MutexLock lock(&loc.stripe->mu);
+      MutexLock lock(&loc.stripe->mu);
       next = impl_->CollectSlot(
           loc, from, count - examined, now, [&](const Entry* e) {
             ++examined;
@@ -1322,7 +1340,7 @@ uint64_t Store::ScanSlot(uint32_t slot, uint64_t cursor, size_t count,
   if (slot >= kNumSlots) return 0;
   Impl::Loc loc = impl_->LocateSlot(slot, 0);
   const int64_t now = impl_->NowMs();
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   return impl_->CollectSlot(loc, cursor & kOrderMask, count, now,
                             [&](const Entry* e) { visit(Impl::RecordOf(e)); });
 }
@@ -1330,8 +1348,22 @@ uint64_t Store::ScanSlot(uint32_t slot, uint64_t cursor, size_t count,
 int64_t Store::DropSlot(uint32_t slot) {
   if (slot >= kNumSlots) return 0;
   Impl::Loc loc = impl_->LocateSlot(slot, 0);
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   return impl_->ClearTableLocked(loc);
+}
+
+void Store::WithRecord(absl::string_view key,
+                       absl::FunctionRef<void(const KeyRecord*)> fn) {
+  Impl::Loc loc = impl_->Locate(key);
+  const int64_t now = impl_->NowMs();
+  MutexLock lock(&loc.stripe->mu);
+  const size_t i = impl_->FindLive(loc, key, now);
+  if (i == KeyTable::kNotFound) {
+    fn(nullptr);
+    return;
+  }
+  const KeyRecord record = Impl::RecordOf(impl_->Table(loc).At(i));
+  fn(&record);
 }
 
 absl::Status Store::Restore(const KeyRecord& record) {
@@ -1344,7 +1376,7 @@ absl::Status Store::Restore(const KeyRecord& record) {
   const int64_t now = impl_->NowMs();
   const int64_t expiry =
       record.expire_at.has_value() ? ToMs(*record.expire_at) : -1;
-  absl::MutexLock lock(&loc.stripe->mu);
+  MutexLock lock(&loc.stripe->mu);
   size_t i = impl_->Table(loc).Find(record.key, loc.hash);
   if (i != KeyTable::kNotFound) impl_->RemoveAt(loc, i, absl::nullopt);
   if (expiry >= 0 && expiry <= now && !impl_->replica_.load()) {
@@ -1370,6 +1402,18 @@ absl::Status Store::Restore(const KeyRecord& record) {
 
 int64_t Store::UsedMemory() const {
   return impl_->used_memory_.load(std::memory_order_relaxed);
+}
+
+int64_t Store::ComputeUsedMemorySlow() const {
+  int64_t total = 0;
+  for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+    const Impl::Loc loc = impl_->LocateSlot(slot, 0);
+    MutexLock lock(&loc.stripe->mu);
+    const KeyTable& t = impl_->Table(loc);
+    total += t.AllocatedBytes();
+    t.ForEach([&](const Entry* e) { total += Impl::EntryBytes(e); });
+  }
+  return total;
 }
 
 StoreStats Store::Stats() const {

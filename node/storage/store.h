@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -261,6 +262,14 @@ class Store {
   // Removes every key of `slot` (not reported to the listener: the caller
   // owns the decision). Returns the number removed.
   int64_t DropSlot(uint32_t slot);
+  // Calls `fn` with the current record of `key`, or nullptr when the key
+  // is missing (or expired: on a primary it is then removed and reported
+  // to the listener first), while the key's slot group stays locked, so
+  // whatever `fn` does is ordered with every other operation on the key
+  // (replication logs the key's state this way). `fn` must be quick and
+  // must not call the Store.
+  void WithRecord(absl::string_view key,
+                  absl::FunctionRef<void(const KeyRecord*)> fn);
   // Writes `record` (a snapshot or migrated key), replacing any existing
   // key of that name. Subject to maxmemory like any write.
   absl::Status Restore(const KeyRecord& record);
@@ -269,6 +278,10 @@ class Store {
   // Bytes the store holds for keys, values, TTLs and its tables (see
   // docs/STORAGE.md for what is counted and how far it can be off).
   int64_t UsedMemory() const;
+  // The same figure recomputed by walking every key (slow; takes each lock
+  // in turn). Equal to UsedMemory() when nothing runs concurrently; for
+  // tests and diagnostics.
+  int64_t ComputeUsedMemorySlow() const;
   StoreStats Stats() const;
   void SetMaxMemory(uint64_t bytes);
   void SetEvictionPolicy(EvictionPolicy policy);

@@ -1,0 +1,208 @@
+#include "node/replication/replication_log.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "gtest/gtest.h"
+#include "node/commands/command_table.h"
+#include "node/commands/executor.h"
+#include "node/replication/digest.h"
+#include "node/storage/store.h"
+
+namespace slotcache::node {
+namespace {
+
+v1::Command Cmd(const std::string& name, std::vector<std::string> args) {
+  v1::Command c;
+  c.set_name(name);
+  for (auto& a : args) c.add_args(a);
+  return c;
+}
+
+// A primary store whose writes go through the log, as the dispatcher does.
+class Primary {
+ public:
+  explicit Primary(storage::StoreOptions options = {},
+                   uint64_t backlog = 64 << 20)
+      : log_({backlog, Clock::Real()}),
+        store_(WithListener(options, &log_)),
+        executor_(&store_) {
+    log_.AttachStore(&store_);
+    log_.EnableBacklog();
+  }
+
+  v1::Reply Run(const v1::Command& command) {
+    v1::Reply reply;
+    const CommandSpec* spec = FindCommand(command.name());
+    EXPECT_NE(spec, nullptr) << command.name();
+    if ((spec->flags & kWrite) != 0) {
+      log_.ObserveWrite(*spec, command, reply,
+                        [&] { executor_.Execute(command, &reply); });
+    } else {
+      executor_.Execute(command, &reply);
+    }
+    return reply;
+  }
+
+  ReplicationLog& log() { return log_; }
+  storage::Store& store() { return store_; }
+
+ private:
+  static storage::StoreOptions WithListener(storage::StoreOptions o,
+                                            ReplicationLog* log) {
+    o.listener = log;
+    return o;
+  }
+
+  ReplicationLog log_;
+  storage::Store store_;
+  CommandExecutor executor_;
+};
+
+// Applies every entry after `from` to `replica`; returns the last offset.
+uint64_t ApplyAll(const ReplicationLog& log, uint64_t from,
+                  storage::Store* replica) {
+  for (;;) {
+    v1::LogEntries entries;
+    EXPECT_TRUE(log.ReadAfter(from, 1 << 20, &entries).ok());
+    if (entries.entries_size() == 0) return from;
+    for (const v1::LogEntry& e : entries.entries()) {
+      EXPECT_EQ(e.offset(), from + 1);
+      EXPECT_TRUE(ApplyLogCommand(e.command(), replica).ok())
+          << e.command().DebugString();
+      from = e.offset();
+    }
+  }
+}
+
+storage::Store* NewReplicaStore() {
+  storage::StoreOptions o;
+  o.replica = true;
+  return new storage::Store(o);
+}
+
+TEST(ReplicationLogTest, RewritesRelativeAndComputedWritesToStates) {
+  Primary p;
+  p.Run(Cmd("SET", {"a", "1", "EX", "100"}));
+  p.Run(Cmd("INCRBYFLOAT", {"a", "0.5"}));
+  p.Run(Cmd("SET", {"b", "x", "GET"}));
+  p.Run(Cmd("HSET", {"h", "f", "v"}));
+  p.Run(Cmd("DEL", {"b"}));
+  v1::LogEntries entries;
+  ASSERT_TRUE(p.log().ReadAfter(0, 1 << 20, &entries).ok());
+  ASSERT_EQ(entries.entries_size(), 5);
+  const v1::Command& first = entries.entries(0).command();
+  EXPECT_EQ(first.name(), "SET");
+  ASSERT_EQ(first.args_size(), 4);
+  EXPECT_EQ(first.args(2), "PXAT");
+  const v1::Command& incr = entries.entries(1).command();
+  EXPECT_EQ(incr.args(1), "1.5");
+  EXPECT_EQ(incr.args(3), first.args(3));  // INCRBYFLOAT keeps the TTL.
+  EXPECT_EQ(entries.entries(2).command().args_size(), 2);  // No GET.
+  EXPECT_EQ(entries.entries(3).command().name(), "HRESTORE");
+  EXPECT_EQ(entries.entries(4).command().name(), "DEL");
+  EXPECT_EQ(p.log().end_offset(), 5u);
+}
+
+TEST(ReplicationLogTest, FailedWritesAreNotLogged) {
+  Primary p;
+  p.Run(Cmd("HSET", {"h", "f", "v"}));
+  v1::Reply reply = p.Run(Cmd("INCR", {"h"}));
+  EXPECT_TRUE(reply.has_error());
+  EXPECT_EQ(p.log().end_offset(), 1u);
+}
+
+TEST(ReplicationLogTest, ReplayedLogConvergesAfterRandomWrites) {
+  storage::StoreOptions options;
+  options.maxmemory_bytes = 120 << 10;
+  options.eviction_policy = storage::EvictionPolicy::kAllKeysLru;
+  Primary p(options);
+  std::unique_ptr<storage::Store> replica(NewReplicaStore());
+  absl::BitGen gen;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string key = absl::StrCat("k", absl::Uniform(gen, 0, 2000));
+    const std::string hkey = absl::StrCat("h", absl::Uniform(gen, 0, 200));
+    switch (absl::Uniform(gen, 0, 8)) {
+      case 0:
+        p.Run(Cmd("SET", {key, std::string(absl::Uniform(gen, 1, 300), 'v')}));
+        break;
+      case 1:
+        p.Run(Cmd("SET", {key, "t", "PX", "100000"}));
+        break;
+      case 2:
+        p.Run(
+            Cmd("INCRBY", {absl::StrCat("c", absl::Uniform(gen, 0, 50)), "3"}));
+        break;
+      case 3:
+        p.Run(Cmd("HSET",
+                  {hkey, absl::StrCat("f", absl::Uniform(gen, 0, 9)), "v"}));
+        break;
+      case 4:
+        p.Run(Cmd("DEL", {key}));
+        break;
+      case 5:
+        p.Run(Cmd("EXPIRE", {hkey, "500"}));
+        break;
+      case 6:
+        p.Run(Cmd("HDEL", {hkey, "f1", "f2"}));
+        break;
+      case 7:
+        p.Run(Cmd("APPEND", {key, "z"}));
+        break;
+    }
+  }
+  ApplyAll(p.log(), 0, replica.get());
+  EXPECT_GT(p.store().Stats().evicted_keys, 0);
+  const StoreDigest a = ComputeDigest(&p.store());
+  const StoreDigest b = ComputeDigest(replica.get());
+  EXPECT_EQ(a.key_count, b.key_count);
+  EXPECT_EQ(a.digest, b.digest);
+}
+
+TEST(ReplicationLogTest, BacklogIsBoundedAndReportsWhatItLost) {
+  Primary p({}, /*backlog=*/4096);
+  for (int i = 0; i < 1000; ++i) {
+    p.Run(Cmd("SET", {absl::StrCat("k", i), std::string(100, 'x')}));
+  }
+  EXPECT_EQ(p.log().end_offset(), 1000u);
+  EXPECT_FALSE(p.log().Retains(10));
+  EXPECT_TRUE(p.log().Retains(999));
+  v1::LogEntries entries;
+  EXPECT_FALSE(p.log().ReadAfter(10, 1 << 20, &entries).ok());
+  EXPECT_FALSE(p.log().CanContinueFrom(p.log().replication_id(), 10));
+  EXPECT_TRUE(p.log().CanContinueFrom(p.log().replication_id(), 999));
+  EXPECT_FALSE(p.log().CanContinueFrom("other", 999));
+}
+
+TEST(ReplicationLogTest, ReplicaKeepsKeysItsClockSeesExpired) {
+  FakeClock clock;
+  storage::StoreOptions o;
+  o.replica = true;
+  o.clock = &clock;
+  storage::Store replica(o);
+  const int64_t past_ms = absl::ToUnixMillis(clock.Now()) - 10;
+  ASSERT_TRUE(
+      ApplyLogCommand(Cmd("SET", {"k", "v", "PXAT", absl::StrCat(past_ms)}),
+                      &replica)
+          .ok());
+  EXPECT_EQ(replica.DbSize(), 1);     // Present until the primary's DEL...
+  EXPECT_FALSE(replica.Exists("k"));  // ...but reads as missing.
+  ASSERT_TRUE(ApplyLogCommand(Cmd("DEL", {"k"}), &replica).ok());
+  EXPECT_EQ(replica.DbSize(), 0);
+}
+
+TEST(ReplicationLogTest, MalformedEntriesAreRefused) {
+  std::unique_ptr<storage::Store> replica(NewReplicaStore());
+  EXPECT_FALSE(ApplyLogCommand(Cmd("GET", {"k"}), replica.get()).ok());
+  EXPECT_FALSE(ApplyLogCommand(Cmd("SET", {"k"}), replica.get()).ok());
+  EXPECT_FALSE(
+      ApplyLogCommand(Cmd("HRESTORE", {"k", "x", "f", "v"}), replica.get())
+          .ok());
+  EXPECT_EQ(replica->DbSize(), 0);
+}
+
+}  // namespace
+}  // namespace slotcache::node

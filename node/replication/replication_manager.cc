@@ -1,0 +1,152 @@
+#include "node/replication/replication_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/slot.h"
+#include "common/status.h"
+
+namespace slotcache::node {
+namespace {
+
+constexpr absl::Duration kRoleCheckInterval = absl::Milliseconds(50);
+// The made-up node id of a --replicaof primary in the synthesized map.
+constexpr char kReplicaofPrimaryId[] = "replicaof-primary";
+
+v1::ClusterMap ReplicaofMap(const NodeIdentity& self,
+                            const std::string& primary) {
+  v1::ClusterMap map;
+  map.set_cluster_id("replicaof");
+  map.set_version(1);
+  v1::ShardInfo* shard = map.add_shards();
+  shard->set_shard_id("replicaof");
+  v1::SlotRange* range = shard->add_slots();
+  range->set_start(0);
+  range->set_end(kNumSlots - 1);
+  shard->set_primary_node_id(kReplicaofPrimaryId);
+  shard->add_replica_node_ids(self.node_id);
+  shard->set_config_epoch(1);
+  v1::NodeInfo* p = map.add_nodes();
+  p->set_node_id(kReplicaofPrimaryId);
+  p->set_address(primary);
+  p->set_role(v1::PRIMARY);
+  p->set_shard_id("replicaof");
+  v1::NodeInfo* r = map.add_nodes();
+  r->set_node_id(self.node_id);
+  r->set_address(self.address);
+  r->set_az(self.az);
+  r->set_role(v1::REPLICA);
+  r->set_shard_id("replicaof");
+  return map;
+}
+
+}  // namespace
+
+ReplicationManager::ReplicationManager(ReplicationLog* log,
+                                       storage::Store* store,
+                                       ClusterState* cluster, Clock* clock)
+    : log_(log),
+      store_(store),
+      cluster_(cluster),
+      clock_(clock),
+      tracker_(clock),
+      service_(log, store, &tracker_) {}
+
+ReplicationManager::~ReplicationManager() { Stop(); }
+
+absl::Status ReplicationManager::Start(const std::string& replicaof) {
+  if (!replicaof.empty()) {
+    absl::StatusOr<uint64_t> applied =
+        cluster_->Apply(ReplicaofMap(cluster_->identity(), replicaof));
+    if (!applied.ok()) return applied.status();
+  }
+  ReplicaAgentOptions options;
+  options.node_id = cluster_->identity().node_id;
+  agent_ = std::make_unique<ReplicaAgent>(options, log_, store_);
+  agent_->Follow(PrimaryToFollow());
+  watcher_ = std::thread([this] { WatchRoles(); });
+  return absl::OkStatus();
+}
+
+void ReplicationManager::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (watcher_.joinable()) watcher_.join();
+  if (agent_ != nullptr) agent_->Stop();
+  service_.Stop();
+  tracker_.Stop();
+}
+
+std::string ReplicationManager::PrimaryToFollow() const {
+  const RoutingView view = cluster_->View(false);
+  const RoutingTable& table = view.table();
+  if (table.local_shard == RoutingTable::kUnowned) return "";
+  const RoutingTable::Shard& shard = table.shards[table.local_shard];
+  if (shard.local_role != v1::REPLICA) return "";
+  return shard.primary_address;
+}
+
+void ReplicationManager::WatchRoles() {
+  absl::MutexLock lock(&mu_);
+  while (
+      !mu_.AwaitWithTimeout(absl::Condition(&stopping_), kRoleCheckInterval)) {
+    const std::string primary = PrimaryToFollow();
+    const RoutingView view = cluster_->View(false);
+    const RoutingTable& table = view.table();
+    // A replica whose shard has no known primary (failover in flight)
+    // keeps following the old one until the map names the new primary.
+    const bool in_limbo =
+        primary.empty() && table.local_shard != RoutingTable::kUnowned &&
+        table.shards[table.local_shard].local_role == v1::REPLICA;
+    if (!in_limbo) agent_->Follow(primary);
+  }
+}
+
+void ReplicationManager::WaitForReplicas(int needed, absl::Duration timeout,
+                                         std::function<void(int)> done) {
+  tracker_.WaitForAcks(log_->end_offset(), needed, timeout, std::move(done));
+}
+
+void ReplicationManager::FillStatus(v1::NodeStatus* status) const {
+  status->set_replication_id(log_->replication_id());
+  const uint64_t end = log_->end_offset();
+  status->set_replication_offset(end);
+  status->set_full_syncs_served(service_.full_syncs_served());
+  status->set_partial_syncs_served(service_.partial_syncs_served());
+  const absl::Time now = clock_->Now();
+  for (const ReplicaTracker::Replica& r : tracker_.Replicas()) {
+    v1::ReplicaLag* lag = status->add_replicas();
+    lag->set_node_id(r.node_id);
+    lag->set_peer(r.peer);
+    lag->set_acked_offset(r.acked_offset);
+    lag->set_full_sync_in_progress(r.full_sync_in_progress);
+    const uint64_t behind = end > r.acked_offset ? end - r.acked_offset : 0;
+    lag->set_lag_entries(behind);
+    if (behind > 0) {
+      absl::optional<absl::Time> since = log_->AppendTime(r.acked_offset + 1);
+      if (since.has_value()) {
+        lag->set_lag_seconds(absl::ToDoubleSeconds(
+            std::max(now - *since, absl::ZeroDuration())));
+      }
+    }
+  }
+  if (agent_ != nullptr) {
+    ReplicaAgentStatus agent = agent_->status();
+    status->set_primary_address(agent.primary_address);
+    status->set_primary_link_up(agent.link_up);
+    status->set_full_syncs(agent.full_syncs);
+    status->set_partial_syncs(agent.partial_syncs);
+  }
+}
+
+void ReplicationManager::FillHeartbeat(v1::HeartbeatRequest* heartbeat) const {
+  heartbeat->set_replication_id(log_->replication_id());
+  heartbeat->set_replication_offset(log_->end_offset());
+}
+
+}  // namespace slotcache::node

@@ -1,0 +1,89 @@
+// ReplicationService (proto/replication.proto) on a primary: serves Sync
+// streams to replicas (partial resync from the backlog, or a full sync:
+// snapshot then tail) and Digest.
+//
+// Full sync. The snapshot starts at the log's current end offset S; the
+// stream then walks the slots with Store::ScanSlot, sending chunks of about
+// kChunkBytes, and finally sends every entry after S. Keys change while the
+// walk goes on, so the snapshot alone is fuzzy; but log entries are the
+// keys' resulting states (replication_log.h), and every change after S has
+// an entry after S, so replaying the tail from S over the fuzzy snapshot
+// leaves the replica exactly at the primary's state once it reaches the
+// offset where the walk ended (docs/REPLICATION.md has the argument).
+// Memory stays bounded: one chunk is built only when the previous one was
+// sent (gRPC flow control paces the walk to the replica), and the tail is
+// not buffered per replica but read from the shared backlog; if the backlog
+// overruns S during the walk, the sync fails and the replica starts over
+// (raise --repl_backlog_bytes).
+//
+// Streams are callback reactors: no thread per replica. A write is started
+// from OnWriteDone when more data is ready, otherwise by the service's one
+// pump thread, which wakes when the log grows.
+//
+// Thread-safety: called by gRPC from many threads; Stop() once at shutdown.
+#ifndef SLOTCACHE_NODE_REPLICATION_REPLICATION_SERVICE_H_
+#define SLOTCACHE_NODE_REPLICATION_REPLICATION_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/support/server_callback.h"
+#include "node/replication/replica_tracker.h"
+#include "node/replication/replication_log.h"
+#include "node/storage/store.h"
+#include "proto/replication.grpc.pb.h"
+
+namespace slotcache::node {
+
+class SyncStream;
+
+class ReplicationServiceImpl final
+    : public v1::ReplicationService::CallbackService {
+ public:
+  // Not owned; all must outlive the service.
+  ReplicationServiceImpl(ReplicationLog* log, storage::Store* store,
+                         ReplicaTracker* tracker);
+  // Stops the pump thread.
+  ~ReplicationServiceImpl() override;
+
+  grpc::ServerBidiReactor<v1::ReplicaMessage, v1::PrimaryMessage>* Sync(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Digest(grpc::CallbackServerContext* context,
+                                   const v1::DigestRequest* request,
+                                   v1::DigestResponse* response) override;
+
+  // Syncs served since start.
+  uint64_t full_syncs_served() const { return full_syncs_.load(); }
+  uint64_t partial_syncs_served() const { return partial_syncs_.load(); }
+
+  // Ends every stream and the pump thread (before the server shuts down,
+  // so open streams do not hold the shutdown up).
+  void Stop();
+
+ private:
+  friend class SyncStream;
+  void Register(SyncStream* stream);
+  void Unregister(SyncStream* stream);
+  void PumpLoop();
+
+  // Constant after construction.
+  ReplicationLog* const log_;
+  storage::Store* const store_;
+  ReplicaTracker* const tracker_;
+
+  std::atomic<uint64_t> full_syncs_{0};
+  std::atomic<uint64_t> partial_syncs_{0};
+
+  absl::Mutex streams_mu_;
+  std::set<SyncStream*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  bool stopping_ ABSL_GUARDED_BY(streams_mu_) = false;
+  std::thread pump_;
+};
+
+}  // namespace slotcache::node
+
+#endif  // SLOTCACHE_NODE_REPLICATION_REPLICATION_SERVICE_H_

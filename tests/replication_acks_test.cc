@@ -1,0 +1,81 @@
+// min_replica_acks (WAIT-like): a write acknowledged with replica_acks = 1
+// is already readable on the replica; without replicas the reply comes
+// after the timeout and says 0.
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/node_test_client.h"
+#include "tests/replication_test_util.h"
+
+namespace slotcache::testing {
+namespace {
+
+TEST(ReplicationAcksTest, WriteAckedByOneReplicaIsOnTheReplica) {
+  auto primary = NodeUnderTest::Start({});
+  ASSERT_TRUE(primary.ok());
+  auto replica = NodeUnderTest::Start({"--replicaof=" + (*primary)->address()});
+  ASSERT_TRUE(replica.ok());
+  ASSERT_TRUE(PollUntil(
+                  [&] {
+                    absl::StatusOr<v1::NodeStatus> p = Status(primary->get());
+                    return p.ok() && p->replicas_size() == 1 &&
+                           !p->replicas(0).full_sync_in_progress();
+                  },
+                  absl::Seconds(20), "replica attached")
+                  .ok());
+  v1::RequestOptions wait;
+  wait.set_min_replica_acks(1);
+  wait.set_replica_ack_timeout_ms(10000);
+  v1::RequestOptions replica_read;
+  replica_read.set_allow_replica_read(true);
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = absl::StrCat("acked:", i);
+    const std::string value = absl::StrCat("v", i);
+    v1::ExecuteRequest request;
+    *request.mutable_command() = Cmd({"SET", key, value});
+    *request.mutable_options() = wait;
+    grpc::ClientContext context;
+    v1::ExecuteResponse response;
+    ASSERT_TRUE(
+        (*primary)->cache()->Execute(&context, request, &response).ok());
+    ASSERT_FALSE(response.reply().has_error());
+    ASSERT_EQ(response.replica_acks(), 1u);
+    v1::Reply read =
+        (*replica)->Run1(Path::kExecute, Cmd({"GET", key}), replica_read);
+    ASSERT_EQ(read.value().bulk(), value) << ReplyText(read);
+  }
+  // Batch too.
+  v1::BatchRequest batch;
+  *batch.add_commands() = Cmd({"SET", "batched", "yes"});
+  *batch.add_commands() = Cmd({"HSET", "h", "f", "1"});
+  *batch.mutable_options() = wait;
+  grpc::ClientContext context;
+  v1::BatchResponse response;
+  ASSERT_TRUE((*primary)->cache()->Batch(&context, batch, &response).ok());
+  EXPECT_EQ(response.replica_acks(), 1u);
+  EXPECT_EQ((*replica)
+                ->Run1(Path::kExecute, Cmd({"GET", "batched"}), replica_read)
+                .value()
+                .bulk(),
+            "yes");
+}
+
+TEST(ReplicationAcksTest, WithoutReplicasTheReplySaysNoneAfterTheTimeout) {
+  auto primary = NodeUnderTest::Start({});
+  ASSERT_TRUE(primary.ok());
+  v1::ExecuteRequest request;
+  *request.mutable_command() = Cmd({"SET", "k", "v"});
+  request.mutable_options()->set_min_replica_acks(1);
+  request.mutable_options()->set_replica_ack_timeout_ms(100);
+  grpc::ClientContext context;
+  v1::ExecuteResponse response;
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE((*primary)->cache()->Execute(&context, request, &response).ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_FALSE(response.reply().has_error());
+  EXPECT_EQ(response.replica_acks(), 0u);
+}
+
+}  // namespace
+}  // namespace slotcache::testing
