@@ -584,8 +584,14 @@ void Client::OnReply(std::shared_ptr<Op> op, const std::string& address,
       Dispatch(std::move(op));
       return;
     }
-    case v1::TRYAGAIN:
     case v1::CLUSTERDOWN:
+      // The node's map leaves the slot unserved or its shard without a
+      // primary (e.g. mid-failover): a newer map may already exist.
+      RefreshFromAsync(address);
+      RetryLater(std::move(op), StatusFromError(error),
+                 absl::Milliseconds(error.retry_after_ms()));
+      return;
+    case v1::TRYAGAIN:
     case v1::UNAVAILABLE:
       RetryLater(std::move(op), StatusFromError(error),
                  absl::Milliseconds(error.retry_after_ms()));

@@ -139,6 +139,22 @@ TEST(ClientTest, AskRedirectsOneRequestAndKeepsTheMap) {
   EXPECT_TRUE(a->HasKey("other"));
 }
 
+TEST(ClientTest, ReadOnlySendsTheWriteToTheNamedPrimaryOnce) {
+  auto replica = FakeNode::Start();
+  auto primary = FakeNode::Start();
+  const std::string primary_address = primary->address();
+  replica->SetInterceptor([primary_address](const v1::Command& c) {
+    return c.name() == "SET" ? RedirectTo(v1::READONLY, KeySlot(c.args(0)),
+                                          primary_address, 1)
+                             : v1::Error();
+  });
+  auto client = ConnectTo(replica->address());
+  ASSERT_TRUE(client->Set("k", "v").ok());
+  EXPECT_TRUE(primary->HasKey("k"));
+  EXPECT_FALSE(replica->HasKey("k"));
+  EXPECT_EQ(client->stats().moved_redirects, 1u);
+}
+
 TEST(ClientTest, RetriesTryAgainThenSucceeds) {
   auto node = FakeNode::Start();
   auto failures = std::make_shared<std::atomic<int>>(3);

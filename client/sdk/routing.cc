@@ -14,6 +14,11 @@ std::shared_ptr<const RoutingTable> RoutingTable::FromClusterMap(
   table->fallback_ = std::string(fallback_address);
   table->slot_to_shard_.fill(kNoShard);
 
+  // Version 0 is a standalone node describing itself. Dial it the way we
+  // reached it (the seed address), not by the address it reports, which
+  // may be a bind address that does not route from here.
+  if (map.version() == 0 && !table->fallback_.empty()) return table;
+
   absl::flat_hash_map<std::string, const v1::NodeInfo*> nodes;
   for (const v1::NodeInfo& node : map.nodes()) nodes[node.node_id()] = &node;
 

@@ -7,8 +7,9 @@
 // whose config_epoch is older than the shard epoch the table holds for the
 // slot is ignored.
 //
-// A map without shards (a standalone node that has never been given a map)
-// routes every slot to the "fallback" address, the node the map came from.
+// A map without shards, or of version 0 (a standalone node that has never
+// been given a map and describes itself), routes every slot to the
+// "fallback" address: the node the map came from, as the client dialled it.
 //
 // Thread-safety: immutable after construction; share as
 // std::shared_ptr<const RoutingTable> between threads freely.

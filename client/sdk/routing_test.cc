@@ -51,6 +51,14 @@ TEST(RoutingTableTest, EmptyMapRoutesEverythingToFallback) {
   EXPECT_EQ(table->Addresses(), std::vector<std::string>{"seed:1"});
 }
 
+TEST(RoutingTableTest, StandaloneMapIsDialledThroughTheSeedAddress) {
+  v1::ClusterMap map = TwoShardMap();
+  map.set_version(0);  // a standalone node describing itself
+  auto table = RoutingTable::FromClusterMap(map, "public:7000");
+  EXPECT_EQ(table->PrimaryFor(100), "public:7000");
+  EXPECT_EQ(table->PrimaryFor(9000), "public:7000");
+}
+
 TEST(RoutingTableTest, WritesAndPrimaryReadsGoToTheSlotsPrimary) {
   auto table = RoutingTable::FromClusterMap(TwoShardMap(), "seed:1");
   EXPECT_EQ(table->version(), 7u);

@@ -21,6 +21,41 @@ std::string Printable(absl::string_view text) {
   return out;
 }
 
+// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code
+// points past U+10FFFF).
+bool IsValidUtf8(absl::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra;
+    uint32_t min, cp;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
+}
+
 // The argument indices that hold keys, per CommandSpec's convention
 // (command_table.h): first_key..last_key stepping key_step, last_key < 0
 // counting from the end. Computed instead of calling CommandKeys() so the
@@ -68,8 +103,8 @@ absl::Status Dispatcher::CheckRequest(size_t message_bytes,
   return absl::OkStatus();
 }
 
-absl::Status Dispatcher::Admit(const v1::Command& command,
-                               const RoutingView& view) const {
+absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
+    const v1::Command& command, const RoutingView& view) const {
   // 1. The command table.
   const CommandSpec* spec = FindCommand(command.name());
   if (spec == nullptr) {
@@ -118,27 +153,40 @@ absl::Status Dispatcher::Admit(const v1::Command& command,
   // 5. Routing.
   const Access access =
       (spec->flags & kWrite) != 0 ? Access::kWrite : Access::kRead;
-  if (!keys.empty()) return view.RouteSlot(slot, access);
-  if ((spec->flags & kNodeWide) != 0) return view.RouteNodeWide(access);
-  return absl::OkStatus();  // Keyless and node-independent (PING, ECHO).
+  absl::Status routed = absl::OkStatus();  // Keyless: PING, ECHO.
+  if (!keys.empty()) {
+    routed = view.RouteSlot(slot, access);
+  } else if ((spec->flags & kNodeWide) != 0) {
+    routed = view.RouteNodeWide(access);
+  }
+  if (!routed.ok()) return routed;
+  return spec;
 }
 
 void Dispatcher::Dispatch(const v1::Command& command, const RoutingView& view,
                           v1::Reply* reply) const {
-  absl::Status admitted = Admit(command, view);
-  if (!admitted.ok()) {
-    *reply->mutable_error() = ErrorOf(admitted);
+  absl::StatusOr<const CommandSpec*> spec = Admit(command, view);
+  if (!spec.ok()) {
+    *reply->mutable_error() = ErrorOf(spec.status());
     return;
   }
-  if (observer_ != nullptr) {
-    const CommandSpec* spec = FindCommand(command.name());
-    if ((spec->flags & kWrite) != 0) {
-      observer_->ObserveWrite(*spec, command, *reply,
-                              [&] { executor_->Execute(command, reply); });
-      return;
-    }
+  if (observer_ != nullptr && ((*spec)->flags & kWrite) != 0) {
+    observer_->ObserveWrite(**spec, command, *reply,
+                            [&] { Execute(command, reply); });
+    return;
   }
+  Execute(command, reply);
+}
+
+void Dispatcher::Execute(const v1::Command& command, v1::Reply* reply) const {
   executor_->Execute(command, reply);  // 6.
+  // Error texts may quote client bytes (e.g. a non-numeric INCRBY delta).
+  // Error.message is a proto3 string, which must be UTF-8: gRPC would
+  // otherwise fail to send the whole response (every reply of a batch).
+  if (reply->has_error() && !IsValidUtf8(reply->error().message())) {
+    reply->mutable_error()->set_message(
+        absl::CHexEscape(reply->error().message()));
+  }
 }
 
 }  // namespace slotcache::node

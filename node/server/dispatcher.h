@@ -24,7 +24,9 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "node/cluster/cluster_state.h"
+#include "node/commands/command_table.h"
 #include "node/commands/executor.h"
 #include "node/replication/write_observer.h"
 #include "proto/cache.pb.h"
@@ -68,8 +70,11 @@ class Dispatcher {
   const RequestLimits& limits() const { return limits_; }
 
  private:
-  // Steps 1-5: OK when the command may run here.
-  absl::Status Admit(const v1::Command& command, const RoutingView& view) const;
+  // Steps 1-5: the command's spec when it may run here.
+  absl::StatusOr<const CommandSpec*> Admit(const v1::Command& command,
+                                           const RoutingView& view) const;
+  // Step 6, keeping error texts valid UTF-8.
+  void Execute(const v1::Command& command, v1::Reply* reply) const;
 
   // Constant after construction.
   CommandExecutor* const executor_;

@@ -111,6 +111,20 @@ TEST_F(DispatcherTest, RoutesThroughTheClusterMap) {
   EXPECT_FALSE(Run(Cmd({"DBSIZE"})).has_error());
 }
 
+TEST_F(DispatcherTest, ErrorTextsQuotingClientBytesStayValidUtf8) {
+  // A proto3 string must be UTF-8, or gRPC cannot send the response.
+  v1::Reply reply = Run(Cmd({"INCRBY", "k", std::string("\xff\xfe", 2)}));
+  ASSERT_TRUE(reply.has_error());
+  std::string wire;
+  EXPECT_TRUE(reply.SerializeToString(&wire));
+  v1::Reply parsed;
+  EXPECT_TRUE(parsed.ParseFromString(wire)) << reply.error().message();
+  // Valid UTF-8 (here: "é") is left alone.
+  v1::Reply utf8 = Run(Cmd({"INCRBY", "k", "\xc3\xa9"}));
+  ASSERT_TRUE(utf8.has_error());
+  EXPECT_TRUE(parsed.ParseFromString(utf8.SerializeAsString()));
+}
+
 TEST_F(DispatcherTest, RequestLimitsNameTheLimit) {
   EXPECT_TRUE(dispatcher_.CheckRequest(1000, 3).ok());
   absl::Status big = dispatcher_.CheckRequest(1001, 1);

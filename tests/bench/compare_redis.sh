@@ -5,6 +5,9 @@
 #   depth 16: redis-benchmark -P 16   vs slotcache-bench --mode=batch (and
 #             --mode=pipeline) --pipeline=16
 #   depth 1:  redis-benchmark -P 1    vs slotcache-bench --mode=unary
+#             (and, for information, --mode=sdk: the same 50 one-at-a-time
+#             callers through slotcache::Client, whose automatic batching
+#             coalesces them)
 # Prints both sides and slotcache/redis ratios (the bar is >= 0.5), then
 # stops both servers.
 #
@@ -86,21 +89,26 @@ run_slotcache() {
   "$BENCH_BIN" --seeds="$NODE_ADDR" --mode="$mode" --pipeline="$depth" \
     --clients="$CLIENTS" --value_size="$VALUE_SIZE" --keyspace="$KEYSPACE" \
     --requests="$REQUESTS" --ratio="$ratio" --output=json \
-    | tee "$WORK/sc-$mode-$test.json"
+    | tee "$WORK/sc-$mode-$test.json" || true  # errors show in the summary
 }
 
 echo "== depth 16: redis-benchmark -P 16"
 run_redis 16
 echo "== depth 16: slotcache-bench --mode=batch --pipeline=16"
 if [[ "${PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
-  perf record -F 999 -g -p "$NODE_PID" -o "$WORK/perf.data" 2>/dev/null &
+  perf record -F 499 --call-graph=dwarf,16384 -p "$NODE_PID" -o "$WORK/perf.data" 2>/dev/null &
   PERF_PID=$!
   sleep 0.5
   run_slotcache batch 16 SET
   kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
-  echo "== node CPU profile during depth-16 SET (top symbols, self time)"
-  perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-    | grep -v '^#' | grep -v '^$' | grep '%' | head -40 || true
+  echo "== node CPU during depth-16 SET: by library (self time)"
+  perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
+    | grep '%' | head -8 || true
+  echo "== node CPU during depth-16 SET: inclusive time of the layers"
+  perf report -i "$WORK/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
+    | grep '%' \
+    | grep -E 'RunHandler|Deserialize<|Dispatcher::Dispatch|CommandExecutor::Execute|Store::(Set|Get)$|__libc_sendmsg|__libc_recvmsg|DestroyProtos|SerializeToByteBuffer' \
+    | sed -E 's/ +$//' | cut -c1-150 | head -12 || true
 else
   run_slotcache batch 16 SET
 fi
@@ -113,6 +121,9 @@ run_redis 1
 echo "== depth 1: slotcache-bench --mode=unary"
 run_slotcache unary 1 SET
 run_slotcache unary 1 GET
+echo "== depth 1 through the SDK: slotcache-bench --mode=sdk --pipeline=1 (automatic batching)"
+run_slotcache sdk 1 SET
+run_slotcache sdk 1 GET
 
 echo
 echo "== summary ($CLIENTS clients, $VALUE_SIZE-byte values, $REQUESTS requests per test, keyspace $KEYSPACE)"
@@ -129,7 +140,8 @@ def sc(mode, test):
     with open(os.path.join(work, f"sc-{mode}-{test}.json")) as f:
         j = json.load(f)
     return j["ops_per_sec"], j["p50_ms"], j["p99_ms"], j["errors"]
-rows = [("depth 16", 16, "batch"), ("depth 16", 16, "pipeline"), ("depth 1", 1, "unary")]
+rows = [("depth 16", 16, "batch"), ("depth 16", 16, "pipeline"), ("depth 1", 1, "unary"),
+        ("depth 1", 1, "sdk")]
 print(f"{'shape':<9} {'test':<4} {'redis ops/s':>12} {'slotcache mode':<15} {'ops/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  bar(>=0.5)")
 for shape, depth, mode in rows:
     for test in ("SET", "GET"):
