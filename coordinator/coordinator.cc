@@ -450,6 +450,8 @@ v1::ClusterMap Coordinator::Describe() const {
     node.set_replication_offset(it->second.last_report.replication_offset());
     node.set_key_count(it->second.last_report.key_count());
     node.set_used_memory_bytes(it->second.last_report.used_memory_bytes());
+    node.set_replication_lag_seconds(
+        it->second.last_report.replication_lag_seconds());
   }
   return map;
 }
