@@ -448,6 +448,8 @@ v1::ClusterMap Coordinator::Describe() const {
     }
     node.set_last_heartbeat_unix_ms(absl::ToUnixMillis(it->second.last_seen));
     node.set_replication_offset(it->second.last_report.replication_offset());
+    node.set_replication_lag_seconds(
+        it->second.last_report.replication_lag_seconds());
   }
   return map;
 }

@@ -139,33 +139,46 @@ void PrintStatusTable(const Context& ctx, const v1::ClusterMap& map) {
   }
   absl::flat_hash_map<std::string, const v1::NodeInfo*> nodes;
   for (const v1::NodeInfo& node : map.nodes()) nodes[node.node_id()] = &node;
+  // LAG (replicas): entries behind the primary's last reported offset, and
+  // the seconds behind the replica reported (docs/REPLICATION.md).
   Table table({"SHARD", "SLOTS", "ROLE", "NODE", "ADDRESS", "AZ", "EPOCH",
-               "HEALTH", "OFFSET"});
+               "HEALTH", "OFFSET", "LAG"});
   auto add = [&](const std::string& shard, const std::string& slots,
                  const std::string& epoch, const std::string& node_id,
-                 v1::Role role) {
+                 v1::Role role, const v1::NodeInfo* primary) {
     auto it = nodes.find(node_id);
     if (it == nodes.end()) {
       table.Add({shard, slots, RoleText(role), node_id.empty() ? "-" : node_id,
-                 "?", "?", epoch, "UNKNOWN", "-"});
+                 "?", "?", epoch, "UNKNOWN", "-", "-"});
       return;
     }
     const v1::NodeInfo& n = *it->second;
+    std::string lag = "-";
+    if (role == v1::REPLICA && primary != nullptr) {
+      const uint64_t behind =
+          primary->replication_offset() > n.replication_offset()
+              ? primary->replication_offset() - n.replication_offset()
+              : 0;
+      lag = absl::StrFormat("%d (%.1fs)", behind, n.replication_lag_seconds());
+    }
     table.Add({shard, slots, RoleText(role), n.node_id(), n.address(), n.az(),
                epoch, v1::Health_Name(n.health()),
-               absl::StrCat(n.replication_offset())});
+               absl::StrCat(n.replication_offset()), lag});
   };
   for (const v1::ShardInfo& shard : map.shards()) {
+    auto primary = nodes.find(shard.primary_node_id());
+    const v1::NodeInfo* primary_info =
+        primary == nodes.end() ? nullptr : primary->second;
     add(shard.shard_id(), RangesText(shard), absl::StrCat(shard.config_epoch()),
-        shard.primary_node_id(), v1::PRIMARY);
+        shard.primary_node_id(), v1::PRIMARY, primary_info);
     for (const std::string& replica : shard.replica_node_ids()) {
-      add("", "", "", replica, v1::REPLICA);
+      add("", "", "", replica, v1::REPLICA, primary_info);
     }
   }
   for (const v1::NodeInfo& node : map.nodes()) {
     if (!node.shard_id().empty()) continue;
     table.Add({"(none)", "-", "-", node.node_id(), node.address(), node.az(),
-               "-", v1::Health_Name(node.health()), "-"});
+               "-", v1::Health_Name(node.health()), "-", "-"});
   }
   table.Print(out);
 }

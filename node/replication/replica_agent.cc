@@ -79,6 +79,12 @@ ReplicaAgentStatus ReplicaAgent::status() const {
   s.synced = synced_;
   s.full_syncs = full_syncs_;
   s.partial_syncs = partial_syncs_;
+  if (address_.empty()) return s;
+  const uint64_t applied = log_->end_offset();
+  s.lag_entries = primary_offset_ > applied ? primary_offset_ - applied : 0;
+  if (!link_up_ || !synced_ || s.lag_entries > 0) {
+    s.lag_seconds = absl::ToDoubleSeconds(absl::Now() - caught_up_at_);
+  }
   return s;
 }
 
@@ -161,6 +167,12 @@ absl::Status ReplicaAgent::RunSession(const std::string& address) {
   return FromGrpcStatus(finished);
 }
 
+void ReplicaAgent::NoteApplied(uint64_t primary_offset) {
+  absl::MutexLock lock(&mu_);
+  primary_offset_ = std::max(primary_offset_, primary_offset);
+  if (log_->end_offset() >= primary_offset_) caught_up_at_ = absl::Now();
+}
+
 absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
   switch (message.kind_case()) {
     case v1::PrimaryMessage::kFullSyncBegin: {
@@ -172,6 +184,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
         synced_ = false;
         link_up_ = true;
         ++full_syncs_;
+        primary_offset_ = begin.offset();
       }
       store_->FlushAll();
       log_->ResetHistory(begin.replication_id(), begin.offset());
@@ -185,6 +198,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
       }
       return absl::OkStatus();
     case v1::PrimaryMessage::kFullSyncEnd: {
+      NoteApplied(log_->end_offset());
       absl::MutexLock lock(&mu_);
       synced_ = true;
       *ack = true;
@@ -196,6 +210,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
         // The primary continues our history under a new id (promotion).
         log_->ResetHistory(begin.replication_id(), log_->end_offset());
       }
+      NoteApplied(begin.offset());
       absl::MutexLock lock(&mu_);
       link_up_ = true;
       ++partial_syncs_;
@@ -211,6 +226,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
         }
         if (absl::Status s = log_->AppendApplied(entry); !s.ok()) return s;
       }
+      NoteApplied(message.entries().primary_offset());
       *ack = true;
       return absl::OkStatus();
     case v1::PrimaryMessage::KIND_NOT_SET:

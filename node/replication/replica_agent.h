@@ -41,6 +41,11 @@ struct ReplicaAgentStatus {
   bool synced = false;
   uint64_t full_syncs = 0;
   uint64_t partial_syncs = 0;
+  // Entries the primary announced that are not applied yet, and the time
+  // since everything announced was applied (0 when caught up; since the
+  // link went down or the follow started, when it is down).
+  uint64_t lag_entries = 0;
+  double lag_seconds = 0;
 };
 
 class ReplicaAgent {
@@ -69,6 +74,8 @@ class ReplicaAgent {
   // elsewhere. Returns why it ended.
   absl::Status RunSession(const std::string& address);
   absl::Status Apply(const v1::PrimaryMessage& message, bool* ack);
+  // The primary announced `primary_offset`; updates the lag bookkeeping.
+  void NoteApplied(uint64_t primary_offset);
 
   // Constant after construction.
   const ReplicaAgentOptions options_;
@@ -82,6 +89,10 @@ class ReplicaAgent {
   bool synced_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t full_syncs_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t partial_syncs_ ABSL_GUARDED_BY(mu_) = 0;
+  // The primary's last announced offset, and when this replica last had
+  // applied up to it.
+  uint64_t primary_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time caught_up_at_ ABSL_GUARDED_BY(mu_) = absl::Now();
   grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread thread_;
 };

@@ -141,12 +141,17 @@ void ReplicationManager::FillStatus(v1::NodeStatus* status) const {
     status->set_primary_link_up(agent.link_up);
     status->set_full_syncs(agent.full_syncs);
     status->set_partial_syncs(agent.partial_syncs);
+    status->set_replication_lag_entries(agent.lag_entries);
+    status->set_replication_lag_seconds(agent.lag_seconds);
   }
 }
 
 void ReplicationManager::FillHeartbeat(v1::HeartbeatRequest* heartbeat) const {
   heartbeat->set_replication_id(log_->replication_id());
   heartbeat->set_replication_offset(log_->end_offset());
+  if (agent_ != nullptr) {
+    heartbeat->set_replication_lag_seconds(agent_->status().lag_seconds);
+  }
 }
 
 }  // namespace slotcache::node

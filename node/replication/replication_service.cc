@@ -210,6 +210,7 @@ class SyncStream final
         const auto& entries = out_.entries().entries();
         if (entries.empty()) return;  // Idle until the log grows.
         sent_ = entries[entries.size() - 1].offset();
+        out_.mutable_entries()->set_primary_offset(log->end_offset());
         break;
       }
     }
