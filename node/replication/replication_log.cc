@@ -160,7 +160,19 @@ void ReplicationLog::ObserveWrite(const CommandSpec& spec,
   execute();
   // A failed command changed nothing (the executor's contract).
   if (reply.has_error()) return;
-  for (absl::string_view key : CommandKeys(spec, command)) {
+  std::vector<absl::string_view> keys = CommandKeys(spec, command);
+  {
+    // No replica yet: count the entries without reading the keys. Safe
+    // against a concurrent EnableBacklog: this write was applied before
+    // the backlog was enabled, so before any full sync's snapshot walk.
+    absl::MutexLock lock(&mu_);
+    if (!backlog_enabled_) {
+      end_offset_ += keys.size();
+      appended_.SignalAll();
+      return;
+    }
+  }
+  for (absl::string_view key : keys) {
     store_->WithRecord(key, [&](const storage::KeyRecord* record) {
       AppendKeyState(key, record);
     });

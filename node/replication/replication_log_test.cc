@@ -107,6 +107,31 @@ TEST(ReplicationLogTest, RewritesRelativeAndComputedWritesToStates) {
   EXPECT_EQ(p.log().end_offset(), 5u);
 }
 
+TEST(ReplicationLogTest, OffsetsAdvanceWithoutCopyingUntilTheBacklogIsOn) {
+  ReplicationLog log({1 << 20, Clock::Real()});
+  storage::StoreOptions o;
+  o.listener = &log;
+  storage::Store store(o);
+  log.AttachStore(&store);
+  CommandExecutor executor(&store);
+  v1::Command set = Cmd("MSET", {"{t}a", "1", "{t}b", "2"});
+  v1::Reply reply;
+  log.ObserveWrite(*FindCommand("MSET"), set, reply,
+                   [&] { executor.Execute(set, &reply); });
+  EXPECT_EQ(log.end_offset(), 2u);
+  log.EnableBacklog();
+  EXPECT_FALSE(log.Retains(0));  // A replica needs a full sync...
+  EXPECT_TRUE(log.Retains(2));   // ...which starts at the end.
+  v1::Command del = Cmd("DEL", {"{t}a"});
+  log.ObserveWrite(*FindCommand("DEL"), del, reply,
+                   [&] { executor.Execute(del, &reply); });
+  v1::LogEntries entries;
+  ASSERT_TRUE(log.ReadAfter(2, 1 << 20, &entries).ok());
+  ASSERT_EQ(entries.entries_size(), 1);
+  EXPECT_EQ(entries.entries(0).offset(), 3u);
+  EXPECT_EQ(entries.entries(0).command().name(), "DEL");
+}
+
 TEST(ReplicationLogTest, FailedWritesAreNotLogged) {
   Primary p;
   p.Run(Cmd("HSET", {"h", "f", "v"}));
