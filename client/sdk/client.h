@@ -237,7 +237,8 @@ class Client {
   void ExecuteSingle(const v1::Command& command, const CallOptions& options,
                      Callback<v1::Value> done);
 
-  NodeChannel* ChannelFor(const std::string& address);
+  NodeChannel* ChannelFor(const std::string& address)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void InstallTable(std::shared_ptr<const RoutingTable> table);
   // Background map fetch from `address` (one at a time).
   void RefreshFromAsync(const std::string& address);
