@@ -10,6 +10,7 @@
 #include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 
 namespace slotcache {
 namespace {
@@ -43,6 +44,7 @@ std::vector<std::string> ParseFlags(int argc, char** argv,
                                     absl::string_view usage) {
   absl::flags_internal::SetProgramInvocationName(argv[0]);
   absl::SetProgramUsageMessage(usage);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Asking for help is not an error: print the usage and the binary's own
   // flags (binaries define their flags in main.cc) and exit 0. Abseil's own
   // --help would also list its internal flags and exit 1.

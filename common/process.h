@@ -20,7 +20,12 @@ void BlockShutdownSignals();
 // Sleeps until SIGTERM, SIGINT or SIGHUP arrives; returns its name.
 std::string WaitForShutdownSignal();
 
-// Parses absl flags. `--help` prints `usage` and the flags defined in
+// Parses absl flags. Also switches off Abseil's mutex deadlock detection
+// for the process: Debian's Abseil is built without NDEBUG, so by default
+// every absl::Mutex acquisition (gRPC's own locks included) updates a
+// process-wide graph under a global lock, ~10% of a server's or load
+// generator's CPU under load (docs/BENCHMARKS.md). Unit tests keep it on.
+// `--help` prints `usage` and the flags defined in
 // files named main.cc (where binaries define theirs), then exits 0.
 // Returns the positional arguments, program name excluded.
 std::vector<std::string> ParseFlags(int argc, char** argv,

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/node_id.h"
 #include "common/process.h"
@@ -54,11 +53,6 @@ ABSL_FLAG(std::string, replicaof, "",
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
-  // Debian's Abseil is built without NDEBUG, so by default every
-  // absl::Mutex acquisition also updates a process-wide deadlock-detection
-  // graph under a global lock: ~10% of the node's CPU under load (perf, see
-  // docs/BENCHMARKS.md). Unit tests keep the detection on.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   slotcache::ParseFlags(argc, argv,
                         "slotcache-node: a slotcache cache node.\n\n"
                         "Usage: slotcache-node --listen=HOST:PORT [flags]");

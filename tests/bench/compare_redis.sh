@@ -12,13 +12,17 @@
 # stops both servers.
 #
 # Usage: tests/bench/compare_redis.sh            (from anywhere in the repo)
-# Env:   REQUESTS (default 200000 per test), KEYSPACE (default 100000),
-#        PERF=1 also records a CPU profile of the node during the depth-16
-#        SET run and prints the top symbols (needs perf).
+# Env:   ROUNDS (default 3; the sides run interleaved, medians reported),
+#        REQUESTS_DEPTH16 (default 1000000 per test), REQUESTS_DEPTH1
+#        (default 200000 per test), KEYSPACE (default 100000),
+#        PERF=1 also records a CPU profile of the node during an extra
+#        depth-16 SET run and prints the top symbols (needs perf).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-REQUESTS="${REQUESTS:-200000}"
+ROUNDS="${ROUNDS:-3}"
+REQUESTS_DEPTH16="${REQUESTS_DEPTH16:-1000000}"
+REQUESTS_DEPTH1="${REQUESTS_DEPTH1:-200000}"
 KEYSPACE="${KEYSPACE:-100000}"
 CLIENTS=50
 VALUE_SIZE=32
@@ -74,34 +78,31 @@ REDIS_PID=$!
 wait_for redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 echo "   slotcache-node at $NODE_ADDR (pid $NODE_PID), redis-server at 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
 
-# redis-benchmark --csv -> "SET <rps>" / "GET <rps>" lines in $WORK/redis-P<depth>.
+# redis-benchmark --csv -> $WORK/redis-P<depth>-r<round>.csv
 run_redis() {
-  local depth=$1
+  local depth=$1 requests=$2 round=$3
   redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CLIENTS" -d "$VALUE_SIZE" \
-    -t set,get -P "$depth" -n "$REQUESTS" -r "$KEYSPACE" --csv \
-    | tee "$WORK/redis-P$depth.csv"
+    -t set,get -P "$depth" -n "$requests" -r "$KEYSPACE" --csv \
+    | tee "$WORK/redis-P$depth-r$round.csv"
 }
 
-# slotcache-bench JSON for one test into $WORK/sc-<mode>-<test>.json.
+# slotcache-bench JSON for one test into $WORK/sc-<mode>-<test>-r<round>.json.
 run_slotcache() {
-  local mode=$1 depth=$2 test=$3 ratio
+  local mode=$1 depth=$2 test=$3 requests=$4 round=$5 ratio
   [[ "$test" == SET ]] && ratio=1:0 || ratio=0:1
   "$BENCH_BIN" --seeds="$NODE_ADDR" --mode="$mode" --pipeline="$depth" \
     --clients="$CLIENTS" --value_size="$VALUE_SIZE" --keyspace="$KEYSPACE" \
-    --requests="$REQUESTS" --ratio="$ratio" --output=json \
-    | tee "$WORK/sc-$mode-$test.json" || true  # errors show in the summary
+    --requests="$requests" --ratio="$ratio" --output=json \
+    | tee "$WORK/sc-$mode-$test-r$round.json" || true  # errors show in the summary
 }
 
-echo "== depth 16: redis-benchmark -P 16"
-run_redis 16
-echo "== depth 16: slotcache-bench --mode=batch --pipeline=16"
-if [[ "${PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
+profile_depth16_set() {
   perf record -F 499 --call-graph=dwarf,16384 -p "$NODE_PID" -o "$WORK/perf.data" 2>/dev/null &
   PERF_PID=$!
   sleep 0.5
-  run_slotcache batch 16 SET
+  run_slotcache batch 16 SET "$REQUESTS_DEPTH16" profile >/dev/null
   kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
-  echo "== node CPU during depth-16 SET: by library (self time)"
+  echo "== node CPU during depth-16 SET (--mode=batch): by library (self time)"
   perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
     | grep '%' | head -8 || true
   echo "== node CPU during depth-16 SET: inclusive time of the layers"
@@ -109,48 +110,74 @@ if [[ "${PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
     | grep '%' \
     | grep -E 'RunHandler|Deserialize<|Dispatcher::Dispatch|CommandExecutor::Execute|Store::(Set|Get)$|__libc_sendmsg|__libc_recvmsg|DestroyProtos|SerializeToByteBuffer' \
     | sed -E 's/ +$//' | cut -c1-150 | head -12 || true
-else
-  run_slotcache batch 16 SET
+}
+
+# The machine's speed drifts (other tenants, CPU frequency), so the two
+# sides run interleaved, shape by shape, ROUNDS times, and the summary
+# reports medians and the range of the per-round ratios.
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round of $ROUNDS: depth 16 ($REQUESTS_DEPTH16 requests per test)"
+  echo "-- redis-benchmark -P 16"
+  run_redis 16 "$REQUESTS_DEPTH16" "$round"
+  echo "-- slotcache-bench --mode=batch --pipeline=16"
+  run_slotcache batch 16 SET "$REQUESTS_DEPTH16" "$round"
+  run_slotcache batch 16 GET "$REQUESTS_DEPTH16" "$round"
+  echo "-- slotcache-bench --mode=pipeline --pipeline=16"
+  run_slotcache pipeline 16 SET "$REQUESTS_DEPTH16" "$round"
+  run_slotcache pipeline 16 GET "$REQUESTS_DEPTH16" "$round"
+  echo "== round $round of $ROUNDS: depth 1 ($REQUESTS_DEPTH1 requests per test)"
+  echo "-- redis-benchmark -P 1"
+  run_redis 1 "$REQUESTS_DEPTH1" "$round"
+  echo "-- slotcache-bench --mode=unary"
+  run_slotcache unary 1 SET "$REQUESTS_DEPTH1" "$round"
+  run_slotcache unary 1 GET "$REQUESTS_DEPTH1" "$round"
+  echo "-- slotcache-bench --mode=sdk --pipeline=1 (automatic batching)"
+  run_slotcache sdk 1 SET "$REQUESTS_DEPTH1" "$round"
+  run_slotcache sdk 1 GET "$REQUESTS_DEPTH1" "$round"
+done
+if [[ "${PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
+  profile_depth16_set
 fi
-run_slotcache batch 16 GET
-echo "== depth 16: slotcache-bench --mode=pipeline --pipeline=16"
-run_slotcache pipeline 16 SET
-run_slotcache pipeline 16 GET
-echo "== depth 1: redis-benchmark -P 1"
-run_redis 1
-echo "== depth 1: slotcache-bench --mode=unary"
-run_slotcache unary 1 SET
-run_slotcache unary 1 GET
-echo "== depth 1 through the SDK: slotcache-bench --mode=sdk --pipeline=1 (automatic batching)"
-run_slotcache sdk 1 SET
-run_slotcache sdk 1 GET
 
 echo
-echo "== summary ($CLIENTS clients, $VALUE_SIZE-byte values, $REQUESTS requests per test, keyspace $KEYSPACE)"
-python3 - "$WORK" <<'PY'
-import csv, json, sys, os
-work = sys.argv[1]
-def redis(depth, test):
-    with open(os.path.join(work, f"redis-P{depth}.csv")) as f:
+echo "== summary: medians over $ROUNDS rounds ($CLIENTS clients, $VALUE_SIZE-byte values, keyspace $KEYSPACE)"
+python3 - "$WORK" "$ROUNDS" <<'PY'
+import csv, json, os, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def redis(depth, test, r):
+    with open(os.path.join(work, f"redis-P{depth}-r{r}.csv")) as f:
         for row in csv.reader(f):
             if row and row[0] == test:
-                return float(row[1]), float(row[4]), float(row[6])
-    return 0.0, 0.0, 0.0
-def sc(mode, test):
-    with open(os.path.join(work, f"sc-{mode}-{test}.json")) as f:
-        j = json.load(f)
+                return float(row[1])
+    return 0.0
+def sc(mode, test, r):
+    try:
+        with open(os.path.join(work, f"sc-{mode}-{test}-r{r}.json")) as f:
+            j = json.load(f)
+    except (OSError, ValueError):
+        return 0.0, 0.0, 0.0, 1
     return j["ops_per_sec"], j["p50_ms"], j["p99_ms"], j["errors"]
 rows = [("depth 16", 16, "batch"), ("depth 16", 16, "pipeline"), ("depth 1", 1, "unary"),
         ("depth 1", 1, "sdk")]
-print(f"{'shape':<9} {'test':<4} {'redis ops/s':>12} {'slotcache mode':<15} {'ops/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  bar(>=0.5)")
+print(f"{'shape':<9} {'test':<4} {'redis ops/s':>11} {'slotcache mode':<14} {'ops/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'range':>10}  bar(>=0.5)")
 for shape, depth, mode in rows:
     for test in ("SET", "GET"):
-        r_ops, _, _ = redis(depth, test)
-        s_ops, p50, p99, errors = sc(mode, test)
-        ratio = s_ops / r_ops if r_ops else 0.0
+        r_ops, s_ops, p50s, p99s, ratios, errors = [], [], [], [], [], 0
+        for r in range(1, rounds + 1):
+            ro = redis(depth, test, r)
+            so, p50, p99, e = sc(mode, test, r)
+            r_ops.append(ro); s_ops.append(so); p50s.append(p50); p99s.append(p99)
+            ratios.append(so / ro if ro else 0.0)
+            errors += e
+        ratio = statistics.median(ratios)
         verdict = "met" if ratio >= 0.5 else "NOT met"
+        if mode == "sdk":
+            verdict = "(information)"
         if errors:
             verdict += f" ({errors} errors)"
-        print(f"{shape:<9} {test:<4} {r_ops:>12.0f} {mode:<15} {s_ops:>12.0f} {p50:>8.3f} {p99:>8.3f} {ratio:>6.2f}  {verdict}")
+        span = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        print(f"{shape:<9} {test:<4} {statistics.median(r_ops):>11.0f} {mode:<14} "
+              f"{statistics.median(s_ops):>9.0f} {statistics.median(p50s):>7.3f} "
+              f"{statistics.median(p99s):>7.3f} {ratio:>6.2f} {span:>10}  {verdict}")
 PY
 echo "== stopping both servers"
