@@ -4,6 +4,8 @@
 #   50 clients, 32-byte values, SET then GET,
 #   depth 16: redis-benchmark -P 16   vs slotcache-bench --mode=batch (and
 #             --mode=pipeline) --pipeline=16
+#   (the *-mux rows: the same 50 clients over MUX_CONNECTIONS shared
+#   HTTP/2 connections instead of one connection each)
 #   depth 1:  redis-benchmark -P 1    vs slotcache-bench --mode=unary
 #             (and, for information, --mode=sdk: the same 50 one-at-a-time
 #             callers through slotcache::Client, whose automatic batching
@@ -15,6 +17,8 @@
 # Env:   ROUNDS (default 3; the sides run interleaved, medians reported),
 #        REQUESTS_DEPTH16 (default 1000000 per test), REQUESTS_DEPTH1
 #        (default 200000 per test), KEYSPACE (default 100000),
+#        MUX_CONNECTIONS (default 4: HTTP/2 connections the *-mux rows
+#        share among the 50 clients),
 #        PERF=1 also records a CPU profile of the node during an extra
 #        depth-16 SET run and prints the top symbols (needs perf).
 set -euo pipefail
@@ -23,6 +27,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS="${ROUNDS:-3}"
 REQUESTS_DEPTH16="${REQUESTS_DEPTH16:-1000000}"
 REQUESTS_DEPTH1="${REQUESTS_DEPTH1:-200000}"
+MUX_CONNECTIONS="${MUX_CONNECTIONS:-4}"
 KEYSPACE="${KEYSPACE:-100000}"
 CLIENTS=50
 VALUE_SIZE=32
@@ -86,14 +91,19 @@ run_redis() {
     | tee "$WORK/redis-P$depth-r$round.csv"
 }
 
-# slotcache-bench JSON for one test into $WORK/sc-<mode>-<test>-r<round>.json.
+# slotcache-bench JSON for one test into $WORK/sc-<label>-<test>-r<round>.json.
+# A label ending in "-mux" multiplexes the 50 clients over $MUX_CONNECTIONS
+# HTTP/2 connections instead of one connection per client.
 run_slotcache() {
-  local mode=$1 depth=$2 test=$3 requests=$4 round=$5 ratio
+  local label=$1 depth=$2 test=$3 requests=$4 round=$5 ratio mode connections=0
+  mode="${label%-mux}"
+  [[ "$label" == *-mux ]] && connections="$MUX_CONNECTIONS"
   [[ "$test" == SET ]] && ratio=1:0 || ratio=0:1
   "$BENCH_BIN" --seeds="$NODE_ADDR" --mode="$mode" --pipeline="$depth" \
-    --clients="$CLIENTS" --value_size="$VALUE_SIZE" --keyspace="$KEYSPACE" \
+    --clients="$CLIENTS" --connections="$connections" \
+    --value_size="$VALUE_SIZE" --keyspace="$KEYSPACE" \
     --requests="$requests" --ratio="$ratio" --output=json \
-    | tee "$WORK/sc-$mode-$test-r$round.json" || true  # errors show in the summary
+    | tee "$WORK/sc-$label-$test-r$round.json" || true  # errors show in the summary
 }
 
 profile_depth16_set() {
@@ -119,21 +129,19 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS: depth 16 ($REQUESTS_DEPTH16 requests per test)"
   echo "-- redis-benchmark -P 16"
   run_redis 16 "$REQUESTS_DEPTH16" "$round"
-  echo "-- slotcache-bench --mode=batch --pipeline=16"
-  run_slotcache batch 16 SET "$REQUESTS_DEPTH16" "$round"
-  run_slotcache batch 16 GET "$REQUESTS_DEPTH16" "$round"
-  echo "-- slotcache-bench --mode=pipeline --pipeline=16"
-  run_slotcache pipeline 16 SET "$REQUESTS_DEPTH16" "$round"
-  run_slotcache pipeline 16 GET "$REQUESTS_DEPTH16" "$round"
+  for label in batch pipeline batch-mux pipeline-mux; do
+    echo "-- slotcache-bench $label --pipeline=16"
+    run_slotcache "$label" 16 SET "$REQUESTS_DEPTH16" "$round"
+    run_slotcache "$label" 16 GET "$REQUESTS_DEPTH16" "$round"
+  done
   echo "== round $round of $ROUNDS: depth 1 ($REQUESTS_DEPTH1 requests per test)"
   echo "-- redis-benchmark -P 1"
   run_redis 1 "$REQUESTS_DEPTH1" "$round"
-  echo "-- slotcache-bench --mode=unary"
-  run_slotcache unary 1 SET "$REQUESTS_DEPTH1" "$round"
-  run_slotcache unary 1 GET "$REQUESTS_DEPTH1" "$round"
-  echo "-- slotcache-bench --mode=sdk --pipeline=1 (automatic batching)"
-  run_slotcache sdk 1 SET "$REQUESTS_DEPTH1" "$round"
-  run_slotcache sdk 1 GET "$REQUESTS_DEPTH1" "$round"
+  for label in unary unary-mux sdk; do
+    echo "-- slotcache-bench $label --pipeline=1"
+    run_slotcache "$label" 1 SET "$REQUESTS_DEPTH1" "$round"
+    run_slotcache "$label" 1 GET "$REQUESTS_DEPTH1" "$round"
+  done
 done
 if [[ "${PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
   profile_depth16_set
@@ -141,6 +149,8 @@ fi
 
 echo
 echo "== summary: medians over $ROUNDS rounds ($CLIENTS clients, $VALUE_SIZE-byte values, keyspace $KEYSPACE)"
+echo "   redis-benchmark and the plain slotcache modes: one TCP connection per client;"
+echo "   *-mux: the $CLIENTS clients multiplexed over $MUX_CONNECTIONS HTTP/2 connections (as gRPC clients share channels)"
 python3 - "$WORK" "$ROUNDS" <<'PY'
 import csv, json, os, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
@@ -157,9 +167,10 @@ def sc(mode, test, r):
     except (OSError, ValueError):
         return 0.0, 0.0, 0.0, 1
     return j["ops_per_sec"], j["p50_ms"], j["p99_ms"], j["errors"]
-rows = [("depth 16", 16, "batch"), ("depth 16", 16, "pipeline"), ("depth 1", 1, "unary"),
-        ("depth 1", 1, "sdk")]
-print(f"{'shape':<9} {'test':<4} {'redis ops/s':>11} {'slotcache mode':<14} {'ops/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'range':>10}  bar(>=0.5)")
+rows = [("depth 16", 16, "batch"), ("depth 16", 16, "pipeline"),
+        ("depth 16", 16, "batch-mux"), ("depth 16", 16, "pipeline-mux"),
+        ("depth 1", 1, "unary"), ("depth 1", 1, "unary-mux"), ("depth 1", 1, "sdk")]
+print(f"{'shape':<9} {'test':<4} {'redis ops/s':>11} {'slotcache':<14} {'ops/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'range':>10}  bar(>=0.5)")
 for shape, depth, mode in rows:
     for test in ("SET", "GET"):
         r_ops, s_ops, p50s, p99s, ratios, errors = [], [], [], [], [], 0
