@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
 #include "node/storage/store.h"
 
@@ -174,3 +175,15 @@ BENCHMARK(BM_HSet)
 
 }  // namespace
 }  // namespace slotcache::node::storage
+
+// Like the node (common/process.h): Debian's Abseil is built without
+// NDEBUG, and its default deadlock detection serialises every Mutex::Lock
+// in the process on one global lock, so two threads could not run in
+// parallel at all.
+int main(int argc, char** argv) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
