@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc.h"
 #include "gtest/gtest.h"
 #include "tests/node_test_client.h"
 #include "tests/replication_test_util.h"
@@ -59,6 +60,55 @@ TEST(ReplicationAcksTest, WriteAckedByOneReplicaIsOnTheReplica) {
                 .value()
                 .bulk(),
             "yes");
+
+  // And the Pipeline stream: each acknowledged batch is on the replica when
+  // its response arrives; a batch without the option in between is not
+  // held back by the waits, and responses keep the request order.
+  grpc::ClientContext stream_context;
+  stream_context.set_deadline(DeadlineIn(absl::Seconds(60)));
+  auto stream = (*primary)->cache()->Pipeline(&stream_context);
+  for (int i = 0; i < 50; ++i) {
+    const std::string key = absl::StrCat("piped:", i);
+    v1::BatchRequest request;
+    request.set_id(2 * i + 1);
+    *request.add_commands() = Cmd({"SET", key, "p"});
+    *request.mutable_options() = wait;
+    ASSERT_TRUE(stream->Write(request));
+    v1::BatchRequest plain;
+    plain.set_id(2 * i + 2);
+    *plain.add_commands() = Cmd({"GET", key});
+    ASSERT_TRUE(stream->Write(plain));
+    v1::BatchResponse acked;
+    ASSERT_TRUE(stream->Read(&acked));
+    ASSERT_EQ(acked.id(), static_cast<uint64_t>(2 * i + 1));
+    ASSERT_EQ(acked.replica_acks(), 1u);
+    ASSERT_EQ((*replica)
+                  ->Run1(Path::kExecute, Cmd({"GET", key}), replica_read)
+                  .value()
+                  .bulk(),
+              "p");
+    v1::BatchResponse read;
+    ASSERT_TRUE(stream->Read(&read));
+    ASSERT_EQ(read.id(), static_cast<uint64_t>(2 * i + 2));
+    ASSERT_EQ(read.replies(0).value().bulk(), "p");
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST(ReplicationAcksTest, PipelineWithoutReplicasAnswersNoneAndEndsCleanly) {
+  auto primary = NodeUnderTest::Start({});
+  ASSERT_TRUE(primary.ok());
+  v1::RequestOptions wait;
+  wait.set_min_replica_acks(1);
+  wait.set_replica_ack_timeout_ms(50);
+  absl::StatusOr<std::vector<v1::Reply>> replies = (*primary)->Run(
+      Path::kPipeline,
+      {Cmd({"SET", "a", "1"}), Cmd({"SET", "b", "2"}), Cmd({"GET", "a"})},
+      wait);
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_EQ((*replies)[2].value().bulk(), "1");
 }
 
 TEST(ReplicationAcksTest, WithoutReplicasTheReplySaysNoneAfterTheTimeout) {

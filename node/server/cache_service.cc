@@ -42,11 +42,14 @@ void WaitForReplicaAcks(ReplicaAckWaiter* acks,
 // One Pipeline stream. Reads one BatchRequest at a time, runs it inline,
 // queues the response and starts the next read at once, so reading,
 // executing and writing overlap; writes go out one at a time in request
-// order (gRPC allows one outstanding write per stream).
+// order (gRPC allows one outstanding write per stream). A batch with
+// min_replica_acks waits in the queue until its replicas acknowledged (or
+// the timeout passed); responses behind it wait too, keeping the order.
 //
 // Thread-safety: gRPC may run OnReadDone and OnWriteDone concurrently on
-// different threads; mu_ guards the queue and the stream's life cycle.
-// request_ is touched only by the read side (one read in flight at most).
+// different threads, and replica acknowledgements arrive on another one;
+// mu_ guards the queue and the stream's life cycle. request_ is touched
+// only by the read side (one read in flight at most).
 class PipelineReactor final
     : public grpc::ServerBidiReactor<v1::BatchRequest, v1::BatchResponse> {
  public:
@@ -67,30 +70,42 @@ class PipelineReactor final
     }
     std::unique_ptr<v1::BatchResponse> response = TakeSpareResponse();
     absl::Status status = service_->RunBatch(request_, response.get());
-
-    absl::MutexLock lock(&mu_);
-    read_in_flight_ = false;
-    if (!status.ok()) {
-      // Refused as a whole: answer what came before, then end the stream.
-      reads_done_ = true;
-      finish_status_ = ToGrpcStatus(status);
-      MaybeFinishLocked();
-      return;
+    const bool wait_for_acks = status.ok() && service_->acks() != nullptr &&
+                               request_.options().min_replica_acks() > 0;
+    const v1::RequestOptions options = request_.options();
+    v1::BatchResponse* const queued = response.get();
+    {
+      absl::MutexLock lock(&mu_);
+      read_in_flight_ = false;
+      if (!status.ok()) {
+        // Refused as a whole: answer what came before, then end the stream.
+        reads_done_ = true;
+        finish_status_ = ToGrpcStatus(status);
+        MaybeFinishLocked();
+        return;
+      }
+      if (write_failed_) {
+        reads_done_ = true;
+        MaybeFinishLocked();
+        return;
+      }
+      queue_.push_back(Queued{std::move(response), !wait_for_acks});
+      if (wait_for_acks) ++pending_acks_;  // Holds off Finish.
+      MaybeWriteLocked();
+      MaybeReadLocked();
     }
-    if (write_failed_) {
-      reads_done_ = true;
-      MaybeFinishLocked();
-      return;
+    // Outside the lock: the waiter may call back at once.
+    if (wait_for_acks) {
+      WaitForReplicaAcks(service_->acks(), options, [this, queued](int acked) {
+        OnReplicaAcks(queued, acked);
+      });
     }
-    queue_.push_back(std::move(response));
-    if (!write_in_flight_) WriteFrontLocked();
-    MaybeReadLocked();
   }
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     write_in_flight_ = false;
-    ReturnSpareResponseLocked(std::move(queue_.front()));
+    ReturnSpareResponseLocked(std::move(queue_.front().response));
     queue_.pop_front();
     if (!ok) {
       // The stream is broken (client gone); drop what is queued. A read in
@@ -101,7 +116,7 @@ class PipelineReactor final
       MaybeFinishLocked();
       return;
     }
-    if (!queue_.empty()) WriteFrontLocked();
+    MaybeWriteLocked();
     MaybeReadLocked();
     MaybeFinishLocked();
   }
@@ -109,6 +124,36 @@ class PipelineReactor final
   void OnDone() override { delete this; }
 
  private:
+  struct Queued {
+    std::unique_ptr<v1::BatchResponse> response;
+    bool ready;  // False while waiting for replica acknowledgements.
+  };
+
+  // Runs on the ack waiter's thread, outside any gRPC reaction: gRPC may
+  // run OnDone (and delete this) as soon as Finish is called, so Finish is
+  // the last thing done here, after the lock is released.
+  void OnReplicaAcks(v1::BatchResponse* response, int acked) {
+    grpc::Status finish_with;
+    {
+      absl::MutexLock lock(&mu_);
+      --pending_acks_;
+      // The response is gone if the stream broke meanwhile.
+      for (Queued& q : queue_) {
+        if (q.response.get() == response) {
+          response->set_replica_acks(acked);
+          q.ready = true;
+          break;
+        }
+      }
+      MaybeWriteLocked();
+      MaybeReadLocked();
+      if (!ReadyToFinishLocked()) return;
+      finished_ = true;
+      finish_with = finish_status_;
+    }
+    Finish(finish_with);
+  }
+
   std::unique_ptr<v1::BatchResponse> TakeSpareResponse() {
     {
       absl::MutexLock lock(&mu_);
@@ -128,15 +173,17 @@ class PipelineReactor final
     spare_.push_back(std::move(response));
   }
 
-  // Writes the oldest queued response. When more are queued behind it,
-  // gRPC may hold it back (buffer hint) and send it in one flush with the
-  // next: the last queued response always goes without the hint, so
-  // nothing is held back once the queue drains.
-  void WriteFrontLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Writes the oldest queued response when it is ready and no write is in
+  // flight. When more are queued behind it, gRPC may hold it back (buffer
+  // hint) and send it in one flush with the next: the last queued response
+  // always goes without the hint, so nothing is held back once the queue
+  // drains.
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (write_in_flight_ || queue_.empty() || !queue_.front().ready) return;
     write_in_flight_ = true;
     grpc::WriteOptions options;
-    if (queue_.size() > 1) options.set_buffer_hint();
-    StartWrite(queue_.front().get(), options);
+    if (queue_.size() > 1 && queue_[1].ready) options.set_buffer_hint();
+    StartWrite(queue_.front().response.get(), options);
   }
 
   // Starts the next read unless the stream is ending or too far ahead of
@@ -150,12 +197,16 @@ class PipelineReactor final
     StartRead(&request_);
   }
 
-  // Finishes once no more requests will come and every response is out.
+  // No more requests will come, every response is out and no
+  // acknowledgement is outstanding.
+  bool ReadyToFinishLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !finished_ && reads_done_ && !read_in_flight_ &&
+           !write_in_flight_ && queue_.empty() && pending_acks_ == 0;
+  }
+
+  // For gRPC reactions only (gRPC runs OnDone after they return).
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || !reads_done_ || read_in_flight_ || write_in_flight_ ||
-        !queue_.empty()) {
-      return;
-    }
+    if (!ReadyToFinishLocked()) return;
     finished_ = true;
     Finish(finish_status_);
   }
@@ -167,8 +218,9 @@ class PipelineReactor final
   v1::BatchRequest request_;
 
   absl::Mutex mu_;
-  std::deque<std::unique_ptr<v1::BatchResponse>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<v1::BatchResponse>> spare_ ABSL_GUARDED_BY(mu_);
+  int pending_acks_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;

@@ -59,6 +59,9 @@ class CacheServiceImpl final : public v1::CacheService::CallbackService {
   absl::Status RunBatch(const v1::BatchRequest& request,
                         v1::BatchResponse* response) const;
 
+  // Serves min_replica_acks; nullptr when the node has none.
+  ReplicaAckWaiter* acks() const { return acks_; }
+
  private:
   // Constant after construction.
   const Dispatcher* const dispatcher_;
