@@ -305,12 +305,8 @@ void ReplicationServiceImpl::PumpLoop() {
       absl::MutexLock lock(&streams_mu_);
       // No replica connected: nothing to pump until one connects (waking
       // up per write burst anyway cost a busy node ~2,000 sleeps a second).
-      streams_mu_.Await(absl::Condition(
-          +[](ReplicationServiceImpl* s)
-               ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->streams_mu_) {
-                 return s->stopping_ || !s->streams_.empty();
-               },
-          this));
+      streams_mu_.Await(
+          absl::Condition(this, &ReplicationServiceImpl::PumpWakeLocked));
       if (stopping_) return;
       for (SyncStream* stream : streams_) stream->Kick();
     }

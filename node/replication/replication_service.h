@@ -69,6 +69,10 @@ class ReplicationServiceImpl final
   void Register(SyncStream* stream);
   void Unregister(SyncStream* stream);
   void PumpLoop();
+  // The pump has something to do: a replica is connected, or it must stop.
+  bool PumpWakeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(streams_mu_) {
+    return stopping_ || !streams_.empty();
+  }
 
   // Constant after construction.
   ReplicationLog* const log_;

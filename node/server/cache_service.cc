@@ -200,8 +200,8 @@ class PipelineReactor final
   // No more requests will come, every response is out and no
   // acknowledgement is outstanding.
   bool ReadyToFinishLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !finished_ && reads_done_ && !read_in_flight_ &&
-           !write_in_flight_ && queue_.empty() && pending_acks_ == 0;
+    return !finished_ && reads_done_ && !read_in_flight_ && !write_in_flight_ &&
+           queue_.empty() && pending_acks_ == 0;
   }
 
   // For gRPC reactions only (gRPC runs OnDone after they return).
