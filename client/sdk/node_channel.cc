@@ -18,23 +18,29 @@ namespace slotcache {
 // and crashes its polling thread (seen when clients come and go, as in
 // tests). Keeping one channel that has made a callback call alive for the
 // whole process keeps the queue up; it costs one idle channel.
+namespace {
+struct QueueKeeper {
+  std::shared_ptr<grpc::Channel> channel = MakeChannel("127.0.0.1:1");
+  std::unique_ptr<v1::CacheService::Stub> stub =
+      v1::CacheService::NewStub(channel);
+  grpc::ClientContext context;
+  v1::GetClusterMapRequest request;
+  v1::ClusterMap response;
+};
+// Never deleted, on purpose; a global so that LeakSanitizer sees it as
+// reachable rather than leaked.
+QueueKeeper* queue_keeper = nullptr;
+}  // namespace
+
 void KeepCallbackQueueAlive() {
   static absl::once_flag once;
   absl::call_once(once, [] {
-    struct Keeper {
-      std::shared_ptr<grpc::Channel> channel = MakeChannel("127.0.0.1:1");
-      std::unique_ptr<v1::CacheService::Stub> stub =
-          v1::CacheService::NewStub(channel);
-      grpc::ClientContext context;
-      v1::GetClusterMapRequest request;
-      v1::ClusterMap response;
-    };
-    auto* keeper = new Keeper;  // Never deleted, on purpose.
+    queue_keeper = new QueueKeeper;
     // Already past its deadline: fails at once without connecting.
-    keeper->context.set_deadline(std::chrono::system_clock::now());
-    keeper->stub->async()->GetClusterMap(&keeper->context, &keeper->request,
-                                         &keeper->response,
-                                         [](grpc::Status) {});
+    queue_keeper->context.set_deadline(std::chrono::system_clock::now());
+    queue_keeper->stub->async()->GetClusterMap(
+        &queue_keeper->context, &queue_keeper->request, &queue_keeper->response,
+        [](grpc::Status) {});
   });
 }
 
