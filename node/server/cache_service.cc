@@ -174,16 +174,14 @@ class PipelineReactor final
   }
 
   // Writes the oldest queued response when it is ready and no write is in
-  // flight. When more are queued behind it, gRPC may hold it back (buffer
-  // hint) and send it in one flush with the next: the last queued response
-  // always goes without the hint, so nothing is held back once the queue
-  // drains.
+  // flight. No buffer hint: gRPC holds a hinted write, and its OnWriteDone,
+  // until a later write flushes it, and the next write waits for that
+  // OnWriteDone (a stream stalled that way when the client had sent
+  // everything and only waited for answers).
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (write_in_flight_ || queue_.empty() || !queue_.front().ready) return;
     write_in_flight_ = true;
-    grpc::WriteOptions options;
-    if (queue_.size() > 1 && queue_[1].ready) options.set_buffer_hint();
-    StartWrite(queue_.front().response.get(), options);
+    StartWrite(queue_.front().response.get());
   }
 
   // Starts the next read unless the stream is ending or too far ahead of
