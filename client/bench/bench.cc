@@ -366,6 +366,9 @@ absl::StatusOr<BenchResult> RunBench(const BenchConfig& config) {
     ClientOptions options;
     options.seeds = config.seeds;
     options.default_timeout = config.timeout;
+    if (config.connections > 0) {
+      options.batching.connections_per_node = config.connections;
+    }
     absl::StatusOr<std::unique_ptr<Client>> connected =
         Client::Connect(options);
     if (!connected.ok()) return connected.status();

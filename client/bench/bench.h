@@ -36,7 +36,8 @@ struct BenchConfig {
   Mode mode = Mode::kUnary;
   int clients = 50;
   // TCP connections the clients share (0 = one per client, like
-  // redis-benchmark).
+  // redis-benchmark). In sdk mode: the SDK's connections per node (0 = its
+  // default).
   int connections = 0;
   // Stop after this many commands, or after `duration` when it is
   // non-zero.

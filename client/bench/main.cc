@@ -18,7 +18,8 @@ ABSL_FLAG(std::string, mode, "unary",
           "message) or sdk (slotcache::Client).");
 ABSL_FLAG(int, clients, 50, "Concurrent clients.");
 ABSL_FLAG(int, connections, 0,
-          "TCP connections shared by the clients (0: one per client).");
+          "TCP connections shared by the clients (0: one per client); in "
+          "sdk mode the SDK's connections per node (0: its default).");
 ABSL_FLAG(int64_t, requests, 100000, "Total commands to send.");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
           "Run for this long instead of --requests (e.g. 10s).");

@@ -401,7 +401,20 @@ absl::Status Client::RefreshClusterMap() {
 NodeChannel* Client::ChannelFor(const std::string& address) {
   auto it = channels_.find(address);
   if (it != channels_.end()) return it->second.get();
-  auto channel = std::make_unique<NodeChannel>(address, MakeChannel(address),
+  // One connection shared with the rest of the process, or several of
+  // this client's own.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  const int connections = std::max(1, options_.batching.connections_per_node);
+  if (connections == 1) {
+    channels.push_back(MakeChannel(address));
+  } else {
+    ChannelOptions own;
+    own.own_connection = true;
+    for (int i = 0; i < connections; ++i) {
+      channels.push_back(MakeChannel(address, own));
+    }
+  }
+  auto channel = std::make_unique<NodeChannel>(address, channels,
                                                options_.batching, &stats_);
   NodeChannel* out = channel.get();
   channels_.emplace(address, std::move(channel));

@@ -261,6 +261,21 @@ TEST(ClientTest, ConcurrentCallsShareBatchRpcs) {
   EXPECT_EQ(node->batches(), 2);
 }
 
+TEST(ClientTest, BatchesTakeTurnsOverTheNodesConnections) {
+  for (int connections : {1, 3}) {
+    auto node = FakeNode::Start();
+    ClientOptions options;
+    options.batching.connections_per_node = connections;
+    auto client = ConnectTo(node->address(), options);
+    // One call at a time: one batch each, in turn over the connections.
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_TRUE(client->Set(absl::StrCat("k", i), "v").ok());
+    }
+    EXPECT_EQ(node->batches(), 6);
+    EXPECT_EQ(node->batch_peers(), connections);
+  }
+}
+
 TEST(ClientTest, MultiKeyCallsAreSplitPerSlotAndMergedInOrder) {
   auto a = FakeNode::Start();
   auto b = FakeNode::Start();

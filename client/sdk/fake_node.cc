@@ -65,11 +65,17 @@ grpc::Status FakeNode::Execute(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status FakeNode::Batch(grpc::ServerContext*,
+int FakeNode::batch_peers() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(peers_.size());
+}
+
+grpc::Status FakeNode::Batch(grpc::ServerContext* context,
                              const v1::BatchRequest* request,
                              v1::BatchResponse* response) {
   {
     absl::MutexLock lock(&mu_);
+    peers_.insert(context->peer());
     if (hold_next_) {
       hold_next_ = false;
       holding_ = true;

@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/rpc.h"
@@ -49,6 +50,8 @@ class FakeNode : public v1::CacheService::Service {
   // Observations.
   int batches() const { return batches_.load(); }
   int commands() const { return commands_.load(); }
+  // Distinct client connections (peer addresses) that sent batches.
+  int batch_peers() const;
   // allow_replica_read of the last request.
   bool last_allow_replica_read() const { return last_replica_read_.load(); }
   bool HasKey(const std::string& key) const;
@@ -82,6 +85,7 @@ class FakeNode : public v1::CacheService::Service {
   bool hold_next_ ABSL_GUARDED_BY(mu_) = false;
   bool holding_ ABSL_GUARDED_BY(mu_) = false;
   bool released_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<std::string> peers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> strings_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string,
                       absl::flat_hash_map<std::string, std::string>>

@@ -51,13 +51,14 @@ struct NodeChannel::Call {
   std::vector<Item> items;
 };
 
-NodeChannel::NodeChannel(std::string address,
-                         std::shared_ptr<grpc::Channel> channel,
-                         const BatchingOptions& options, StatsCounters* stats)
-    : address_(std::move(address)),
-      stub_(v1::CacheService::NewStub(std::move(channel))),
-      options_(options),
-      stats_(stats) {
+NodeChannel::NodeChannel(
+    std::string address,
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    const BatchingOptions& options, StatsCounters* stats)
+    : address_(std::move(address)), options_(options), stats_(stats) {
+  for (const auto& channel : channels) {
+    stubs_.push_back(v1::CacheService::NewStub(channel));
+  }
   KeepCallbackQueueAlive();
 }
 
@@ -112,7 +113,10 @@ void NodeChannel::Send(std::vector<Item> batch) {
   call->context.set_deadline(absl::ToChronoTime(deadline));
   StatsCounters::Add(stats_->rpcs_sent);
   StatsCounters::Add(stats_->commands_sent, call->items.size());
-  stub_->async()->Batch(
+  v1::CacheService::Stub* stub =
+      stubs_[next_stub_.fetch_add(1, std::memory_order_relaxed) % stubs_.size()]
+          .get();
+  stub->async()->Batch(
       &call->context, &call->request, &call->response,
       [this, call](grpc::Status status) { OnBatchDone(call, status); });
 }

@@ -19,6 +19,7 @@
 #ifndef SLOTCACHE_CLIENT_SDK_NODE_CHANNEL_H_
 #define SLOTCACHE_CLIENT_SDK_NODE_CHANNEL_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -41,6 +42,10 @@ struct BatchingOptions {
   // Batch RPCs in flight per node; more waiting commands queue up and
   // travel in the next batch.
   int max_outstanding_batches = 4;
+  // HTTP/2 connections to each node; batches take turns. gRPC works on one
+  // connection with one thread at a time, so a second connection lets a
+  // node (and this client) use two cores (docs/BENCHMARKS.md).
+  int connections_per_node = 2;
 };
 
 // Pins gRPC's process-wide callback completion queue for the life of the
@@ -55,7 +60,9 @@ class NodeChannel {
   // error of its batch (reply then nullptr).
   using Done = std::function<void(const absl::Status&, v1::Reply*)>;
 
-  NodeChannel(std::string address, std::shared_ptr<grpc::Channel> channel,
+  // `channels` (at least one) all lead to `address`.
+  NodeChannel(std::string address,
+              const std::vector<std::shared_ptr<grpc::Channel>>& channels,
               const BatchingOptions& options, StatsCounters* stats);
   NodeChannel(const NodeChannel&) = delete;
   NodeChannel& operator=(const NodeChannel&) = delete;
@@ -67,7 +74,7 @@ class NodeChannel {
               Done done);
 
   const std::string& address() const { return address_; }
-  v1::CacheService::Stub* stub() { return stub_.get(); }
+  v1::CacheService::Stub* stub() { return stubs_[0].get(); }
 
  private:
   struct Item {
@@ -84,9 +91,12 @@ class NodeChannel {
 
   // Constant after construction.
   const std::string address_;
-  const std::unique_ptr<v1::CacheService::Stub> stub_;
+  std::vector<std::unique_ptr<v1::CacheService::Stub>> stubs_;
   const BatchingOptions options_;
   StatsCounters* const stats_;
+
+  // Which stub the next batch uses.
+  std::atomic<size_t> next_stub_{0};
 
   // State below is protected by mu_.
   absl::Mutex mu_;
