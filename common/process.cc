@@ -40,11 +40,15 @@ std::string WaitForShutdownSignal() {
   return strsignal(sig);
 }
 
+void TurnOffMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 std::vector<std::string> ParseFlags(int argc, char** argv,
                                     absl::string_view usage) {
   absl::flags_internal::SetProgramInvocationName(argv[0]);
   absl::SetProgramUsageMessage(usage);
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  TurnOffMutexDeadlockDetection();
   // Asking for help is not an error: print the usage and the binary's own
   // flags (binaries define their flags in main.cc) and exit 0. Abseil's own
   // --help would also list its internal flags and exit 1.

@@ -20,11 +20,16 @@ void BlockShutdownSignals();
 // Sleeps until SIGTERM, SIGINT or SIGHUP arrives; returns its name.
 std::string WaitForShutdownSignal();
 
-// Parses absl flags. Also switches off Abseil's mutex deadlock detection
-// for the process: Debian's Abseil is built without NDEBUG, so by default
-// every absl::Mutex acquisition (gRPC's own locks included) updates a
-// process-wide graph under a global lock, ~10% of a server's or load
-// generator's CPU under load (docs/BENCHMARKS.md). Unit tests keep it on.
+// Switches off Abseil's mutex deadlock detection for the process. Debian's
+// Abseil is built without NDEBUG, so by default every absl::Mutex
+// acquisition (gRPC's own locks included) updates a process-wide graph
+// under one global lock: ~10% of a server's or load generator's CPU, and
+// two threads of the storage engine ran slower than one
+// (docs/BENCHMARKS.md). Binaries call it (ParseFlags does); unit tests keep
+// the detection on.
+void TurnOffMutexDeadlockDetection();
+
+// Parses absl flags (and calls TurnOffMutexDeadlockDetection).
 // `--help` prints `usage` and the flags defined in
 // files named main.cc (where binaries define theirs), then exits 0.
 // Returns the positional arguments, program name excluded.

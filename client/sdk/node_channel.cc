@@ -11,13 +11,6 @@
 
 namespace slotcache {
 
-// gRPC 1.51 runs client callbacks on a process-wide "alternative" completion
-// queue that it creates when the first channel makes a callback call and
-// tears down (threads and all) when the last such channel is destroyed.
-// Tearing it down while another channel starts using it races inside gRPC
-// and crashes its polling thread (seen when clients come and go, as in
-// tests). Keeping one channel that has made a callback call alive for the
-// whole process keeps the queue up; it costs one idle channel.
 namespace {
 struct QueueKeeper {
   std::shared_ptr<grpc::Channel> channel = MakeChannel("127.0.0.1:1");
@@ -30,8 +23,24 @@ struct QueueKeeper {
 // Never deleted, on purpose; a global so that LeakSanitizer sees it as
 // reachable rather than leaked.
 QueueKeeper* queue_keeper = nullptr;
+
+std::vector<std::unique_ptr<v1::CacheService::Stub>> MakeStubs(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels) {
+  std::vector<std::unique_ptr<v1::CacheService::Stub>> stubs;
+  for (const auto& channel : channels) {
+    stubs.push_back(v1::CacheService::NewStub(channel));
+  }
+  return stubs;
+}
 }  // namespace
 
+// gRPC 1.51 runs client callbacks on a process-wide "alternative" completion
+// queue that it creates when the first channel makes a callback call and
+// tears down (threads and all) when the last such channel is destroyed.
+// Tearing it down while another channel starts using it races inside gRPC
+// and crashes its polling thread (seen when clients come and go, as in
+// tests). Keeping one channel that has made a callback call alive for the
+// whole process keeps the queue up; it costs one idle channel.
 void KeepCallbackQueueAlive() {
   static absl::once_flag once;
   absl::call_once(once, [] {
@@ -55,10 +64,10 @@ NodeChannel::NodeChannel(
     std::string address,
     const std::vector<std::shared_ptr<grpc::Channel>>& channels,
     const BatchingOptions& options, StatsCounters* stats)
-    : address_(std::move(address)), options_(options), stats_(stats) {
-  for (const auto& channel : channels) {
-    stubs_.push_back(v1::CacheService::NewStub(channel));
-  }
+    : address_(std::move(address)),
+      stubs_(MakeStubs(channels)),
+      options_(options),
+      stats_(stats) {
   KeepCallbackQueueAlive();
 }
 

@@ -91,7 +91,7 @@ class NodeChannel {
 
   // Constant after construction.
   const std::string address_;
-  std::vector<std::unique_ptr<v1::CacheService::Stub>> stubs_;
+  const std::vector<std::unique_ptr<v1::CacheService::Stub>> stubs_;
   const BatchingOptions options_;
   StatsCounters* const stats_;
 

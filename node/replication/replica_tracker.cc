@@ -107,11 +107,7 @@ void ReplicaTracker::TimerLoop() {
       absl::MutexLock lock(&mu_);
       // Idle (no WAIT pending): sleep until one arrives rather than tick;
       // a 2 ms tick costs an idle node ~500 wake-ups a second.
-      mu_.Await(absl::Condition(
-          +[](ReplicaTracker* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu_) {
-            return t->stopping_ || !t->waiters_.empty();
-          },
-          this));
+      mu_.Await(absl::Condition(this, &ReplicaTracker::TimerWakeLocked));
       mu_.AwaitWithTimeout(absl::Condition(&stopping_), kTick);
       stopping = stopping_;
       const absl::Time now = clock_->Now();

@@ -73,6 +73,10 @@ class ReplicaTracker {
   int CountAckedLocked(uint64_t offset) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimerLoop();
+  // The timer has something to do: a WAIT is pending, or it must stop.
+  bool TimerWakeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !waiters_.empty();
+  }
 
   Clock* const clock_;
 

@@ -72,7 +72,9 @@ class PipelineReactor final
     absl::Status status = service_->RunBatch(request_, response.get());
     const bool wait_for_acks = status.ok() && service_->acks() != nullptr &&
                                request_.options().min_replica_acks() > 0;
-    const v1::RequestOptions options = request_.options();
+    // Copied only when needed: request_ is reused by the next read.
+    v1::RequestOptions options;
+    if (wait_for_acks) options = request_.options();
     v1::BatchResponse* const queued = response.get();
     {
       absl::MutexLock lock(&mu_);

@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
+#include "common/process.h"
 #include "node/storage/store.h"
 
 namespace slotcache::node::storage {
@@ -176,12 +176,10 @@ BENCHMARK(BM_HSet)
 }  // namespace
 }  // namespace slotcache::node::storage
 
-// Like the node (common/process.h): Debian's Abseil is built without
-// NDEBUG, and its default deadlock detection serialises every Mutex::Lock
-// in the process on one global lock, so two threads could not run in
-// parallel at all.
+// Google Benchmark's main, plus what every slotcache binary does first
+// (without it two threads could not run the engine in parallel).
 int main(int argc, char** argv) {
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  slotcache::TurnOffMutexDeadlockDetection();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
