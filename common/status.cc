@@ -90,7 +90,7 @@ absl::Status MakeError(v1::ErrorCode code, absl::string_view message) {
   return StatusWithPayload(error);
 }
 
-absl::Status InvalidArgumentError(absl::string_view message) {
+absl::Status InvalidInputError(absl::string_view message) {
   return MakeError(v1::INVALID_ARGUMENT, message);
 }
 
@@ -104,7 +104,7 @@ absl::Status OomError(absl::string_view message) {
   return MakeError(v1::OOM, message);
 }
 
-absl::Status OutOfRangeError(absl::string_view message) {
+absl::Status RangeError(absl::string_view message) {
   return MakeError(v1::OUT_OF_RANGE, message);
 }
 

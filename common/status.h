@@ -28,11 +28,13 @@ inline constexpr absl::string_view kErrorPayloadUrl =
 absl::Status MakeError(v1::ErrorCode code, absl::string_view message);
 
 // Named constructors for the common kinds. Messages say what went wrong and,
-// where useful, what to do.
-absl::Status InvalidArgumentError(absl::string_view message);
+// where useful, what to do. Named apart from absl's constructors (no
+// InvalidArgumentError here) because these also attach the typed payload:
+// InvalidInputError is INVALID_ARGUMENT, RangeError is OUT_OF_RANGE.
+absl::Status InvalidInputError(absl::string_view message);
 absl::Status WrongTypeError();
 absl::Status OomError(absl::string_view message);
-absl::Status OutOfRangeError(absl::string_view message);
+absl::Status RangeError(absl::string_view message);
 absl::Status MovedError(uint32_t slot, absl::string_view address,
                         absl::string_view node_id, uint64_t config_epoch);
 absl::Status AskError(uint32_t slot, absl::string_view address,

@@ -28,11 +28,11 @@ TEST(StatusTest, EveryKindMapsToAFittingAbslCodeAndRoundTrips) {
     absl::StatusCode code;
   };
   const Case cases[] = {
-      {InvalidArgumentError("bad"), v1::INVALID_ARGUMENT,
+      {InvalidInputError("bad"), v1::INVALID_ARGUMENT,
        absl::StatusCode::kInvalidArgument},
       {WrongTypeError(), v1::WRONGTYPE, absl::StatusCode::kFailedPrecondition},
       {OomError("full"), v1::OOM, absl::StatusCode::kResourceExhausted},
-      {OutOfRangeError("overflow"), v1::OUT_OF_RANGE,
+      {RangeError("overflow"), v1::OUT_OF_RANGE,
        absl::StatusCode::kOutOfRange},
       {ReadOnlyError("10.0.0.1:1"), v1::READONLY,
        absl::StatusCode::kFailedPrecondition},

@@ -165,19 +165,19 @@ void Coordinator::PublishLocked() {
 absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
     const v1::RegisterNodeRequest& request) {
   if (!ValidHostPort(request.address())) {
-    return InvalidArgumentError(absl::StrCat(
+    return InvalidInputError(absl::StrCat(
         "node registered with address '", request.address(),
         "', which is not HOST:PORT; start slotcache-node with a --listen "
         "address that clients can reach"));
   }
   if (request.az().empty()) {
-    return InvalidArgumentError(absl::StrCat(
+    return InvalidInputError(absl::StrCat(
         "node at ", request.address(),
         " registered without an availability zone; start slotcache-node "
         "with --az=NAME"));
   }
   if (!request.node_id().empty() && !IsValidNodeId(request.node_id())) {
-    return InvalidArgumentError(absl::StrCat(
+    return InvalidInputError(absl::StrCat(
         "node id '", request.node_id(),
         "' is not 1-64 letters, digits, '-' or '_'; delete the node's "
         "node_id file in its --data_dir to get a new id"));

@@ -29,11 +29,11 @@ absl::StatusOr<std::vector<ShardPlacement>> PlaceShards(
     const std::vector<PlacementCandidate>& candidates, uint32_t shards,
     uint32_t replicas) {
   if (shards == 0 || shards > kNumSlots) {
-    return InvalidArgumentError(absl::StrCat("--shards must be between 1 and ",
+    return InvalidInputError(absl::StrCat("--shards must be between 1 and ",
                                              kNumSlots, " (got ", shards, ")"));
   }
   if (replicas > kMaxReplicasPerShard) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         absl::StrCat("--replicas must be between 0 and ", kMaxReplicasPerShard,
                      " (got ", replicas, ")"));
   }

@@ -9,10 +9,10 @@
 #include "common/node_id.h"
 #include "common/process.h"
 #include "node/cluster/coordinator_agent.h"
-#include "node/server/byte_size.h"
+#include "common/byte_size.h"
 #include "node/server/node_server.h"
 
-using slotcache::node::ByteSize;
+using slotcache::ByteSize;
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7000",
           "HOST:PORT to serve on; port 0 picks a free port.");

@@ -335,7 +335,7 @@ struct Client::Op {
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
   if (options.seeds.empty() && options.map_source == nullptr) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         "ClientOptions has no seeds: give at least one node address "
         "(host:port)");
   }

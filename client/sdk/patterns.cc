@@ -70,7 +70,7 @@ std::string SessionStore::KeyOf(absl::string_view id) const {
 
 absl::Status SessionStore::Create(absl::string_view id, const Fields& fields) {
   if (fields.empty()) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         "a session needs at least one field (a hash cannot be empty)");
   }
   const std::string key = KeyOf(id);

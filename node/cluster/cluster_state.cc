@@ -40,7 +40,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
     std::shared_ptr<const v1::ClusterMap> map, const std::string& local_node_id,
     bool standalone) {
   if (map->shards_size() > std::numeric_limits<int16_t>::max()) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         absl::StrCat("cluster map version ", map->version(), " has ",
                      map->shards_size(), " shards; at most ",
                      std::numeric_limits<int16_t>::max(), " are supported"));
@@ -55,7 +55,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
   for (int i = 0; i < map->shards_size(); ++i) {
     const v1::ShardInfo& info = map->shards(i);
     if (!shard_ids.emplace(info.shard_id(), i).second) {
-      return InvalidArgumentError(absl::StrCat("cluster map version ",
+      return InvalidInputError(absl::StrCat("cluster map version ",
                                                map->version(), " lists shard '",
                                                info.shard_id(), "' twice"));
     }
@@ -83,7 +83,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
     }
     for (const v1::SlotRange& range : info.slots()) {
       if (range.start() > range.end() || range.end() >= kNumSlots) {
-        return InvalidArgumentError(absl::StrCat(
+        return InvalidInputError(absl::StrCat(
             "cluster map version ", map->version(), " gives shard '",
             info.shard_id(), "' the slot range ", range.start(), "-",
             range.end(),
@@ -92,7 +92,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
       for (uint32_t slot = range.start(); slot <= range.end(); ++slot) {
         int16_t& owner = table->slot_owner[slot];
         if (owner != RoutingTable::kUnowned) {
-          return InvalidArgumentError(absl::StrCat(
+          return InvalidInputError(absl::StrCat(
               "cluster map version ", map->version(), " gives slot ", slot,
               " to both shard '", map->shards(owner).shard_id(), "' and '",
               info.shard_id(), "'; a slot has exactly one owner"));
@@ -118,7 +118,7 @@ absl::Status CheckEpochsDoNotRegress(const RoutingTable& current,
   for (const v1::ShardInfo& shard : next.shards()) {
     auto it = held.find(shard.shard_id());
     if (it != held.end() && shard.config_epoch() < it->second) {
-      return InvalidArgumentError(absl::StrCat(
+      return InvalidInputError(absl::StrCat(
           "cluster map version ", next.version(),
           " lowers the config_epoch "
           "of shard '",

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "node/commands/command_table.h"
-#include "node/storage/numbers.h"
+#include "common/numbers.h"
 
 namespace slotcache::node {
 namespace {
@@ -60,20 +60,20 @@ std::string Lower(const v1::Command& c) {
 }
 
 absl::Status SyntaxError(const v1::Command& c) {
-  return InvalidArgumentError(
+  return InvalidInputError(
       absl::StrCat("syntax error in '", Lower(c),
                    "' command; check the options and their order"));
 }
 
 absl::Status WrongArity(const v1::Command& c) {
-  return InvalidArgumentError(
+  return InvalidInputError(
       absl::StrCat("wrong number of arguments for '", Lower(c), "' command"));
 }
 
 absl::StatusOr<int64_t> IntArg(absl::string_view text) {
   int64_t v;
-  if (!storage::ParseInt64(text, &v)) {
-    return OutOfRangeError(
+  if (!ParseInt64(text, &v)) {
+    return RangeError(
         absl::StrCat("value is not an integer or out of range: '", text,
                      "'; pass a base-10 64-bit integer"));
   }
@@ -93,7 +93,7 @@ absl::StatusOr<absl::Time> ExpiryArg(Store* store, const v1::Command& c,
                                      bool absolute, bool positive) {
   absl::StatusOr<int64_t> n = IntArg(text);
   if (!n.ok()) return n.status();
-  const absl::Status invalid = InvalidArgumentError(absl::StrCat(
+  const absl::Status invalid = InvalidInputError(absl::StrCat(
       "invalid expire time in '", Lower(c), "' command: '", text, "'"));
   if (positive && *n <= 0) return invalid;
   int64_t ms;
@@ -233,15 +233,15 @@ Result CmdDecrBy(Store* s, const v1::Command& c) {
   auto d = IntArg(c.args(1));
   if (!d.ok()) return d.status();
   if (*d == std::numeric_limits<int64_t>::min()) {
-    return OutOfRangeError("decrement would overflow int64");
+    return RangeError("decrement would overflow int64");
   }
   return IncrByReply(s, c, -*d);
 }
 
 Result CmdIncrByFloat(Store* s, const v1::Command& c) {
   long double delta;
-  if (!storage::ParseLongDouble(c.args(1), &delta)) {
-    return OutOfRangeError(
+  if (!ParseLongDouble(c.args(1), &delta)) {
+    return RangeError(
         absl::StrCat("value is not a valid float: '", c.args(1), "'"));
   }
   auto v = s->IncrByFloat(c.args(0), delta);
@@ -280,17 +280,17 @@ Result ExpireReply(Store* s, const v1::Command& c, int64_t unit_ms,
     } else if (Is(a, "LT")) {
       lt = true;
     } else {
-      return InvalidArgumentError(absl::StrCat("unsupported option '", a,
+      return InvalidInputError(absl::StrCat("unsupported option '", a,
                                                "' for '", Lower(c),
                                                "'; use NX, XX, GT or LT"));
     }
   }
   if (nx && (xx || gt || lt)) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         "NX and XX, GT or LT options at the same time are not compatible");
   }
   if (gt && lt) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         "GT and LT options at the same time are not compatible");
   }
   auto at = ExpiryArg(s, c, c.args(1), unit_ms, absolute, /*positive=*/false);
@@ -413,7 +413,7 @@ Result CmdScan(Store* s, const v1::Command& c) {
   uint64_t cursor;
   if (!absl::SimpleAtoi(c.args(0), &cursor) || c.args(0).empty() ||
       !absl::ascii_isdigit(static_cast<unsigned char>(c.args(0)[0]))) {
-    return InvalidArgumentError(absl::StrCat(
+    return InvalidInputError(absl::StrCat(
         "invalid cursor '", c.args(0),
         "'; pass 0 to start or the cursor the previous SCAN returned"));
   }
@@ -502,7 +502,7 @@ void CommandExecutor::Execute(const v1::Command& command, v1::Reply* reply) {
   reply->Clear();
   const CommandSpec* spec = FindCommand(command.name());
   if (spec == nullptr) {
-    *reply->mutable_error() = ErrorOf(InvalidArgumentError(absl::StrCat(
+    *reply->mutable_error() = ErrorOf(InvalidInputError(absl::StrCat(
         "unknown command '", command.name().substr(0, 64),
         "'; see node/commands/command_table.cc for the supported commands")));
     return;

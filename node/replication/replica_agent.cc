@@ -232,7 +232,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
     case v1::PrimaryMessage::KIND_NOT_SET:
       break;
   }
-  return InvalidArgumentError(
+  return InvalidInputError(
       "the primary sent an empty replication message; run the same "
       "slotcache version on primary and replicas");
 }

@@ -24,7 +24,7 @@ uint64_t CommandBytes(const v1::Command& command) {
 }
 
 absl::Status BadEntry(const v1::Command& command, absl::string_view why) {
-  return InvalidArgumentError(absl::StrCat(
+  return InvalidInputError(absl::StrCat(
       "replication entry '", command.name(), "' with ", command.args_size(),
       " arguments is malformed (", why,
       "); the primary and this replica disagree on the log format: run the "

@@ -87,14 +87,14 @@ Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
 absl::Status Dispatcher::CheckRequest(size_t message_bytes,
                                       size_t num_commands) const {
   if (message_bytes > limits_.max_message_bytes) {
-    return InvalidArgumentError(absl::StrCat(
+    return InvalidInputError(absl::StrCat(
         "request of ", message_bytes,
         " bytes exceeds the node's max_message_bytes limit (",
         limits_.max_message_bytes,
         "); nothing was executed: split it into smaller requests"));
   }
   if (num_commands > limits_.max_batch_commands) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         absl::StrCat("batch of ", num_commands,
                      " commands exceeds the node's max_batch_commands limit (",
                      limits_.max_batch_commands,
@@ -108,14 +108,14 @@ absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
   // 1. The command table.
   const CommandSpec* spec = FindCommand(command.name());
   if (spec == nullptr) {
-    return InvalidArgumentError(
+    return InvalidInputError(
         absl::StrCat("ERR unknown command '", Printable(command.name()),
                      "'; see node/commands/command_table.cc for the "
                      "supported commands"));
   }
   // 2. Arity.
   if (!HasValidArity(*spec, command)) {
-    return InvalidArgumentError(absl::StrCat(
+    return InvalidInputError(absl::StrCat(
         "ERR wrong number of arguments for '", spec->name, "' command (got ",
         command.args_size(), " arguments; arity ", spec->arity,
         " counts the name, negative means at least)"));
@@ -128,7 +128,7 @@ absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
     const std::string& arg = command.args(i);
     if (keys.IsKey(i)) {
       if (arg.size() > limits_.max_key_bytes) {
-        return InvalidArgumentError(absl::StrCat(
+        return InvalidInputError(absl::StrCat(
             "key of ", arg.size(), " bytes (argument ", i, " of ", spec->name,
             ") exceeds the node's max_key_bytes limit (", limits_.max_key_bytes,
             "); nothing was changed"));
@@ -144,7 +144,7 @@ absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
             "a common hash tag like {user42}, or send one command per key"));
       }
     } else if (arg.size() > limits_.max_value_bytes) {
-      return InvalidArgumentError(
+      return InvalidInputError(
           absl::StrCat("argument ", i, " of ", spec->name, " is ", arg.size(),
                        " bytes and exceeds the node's max_value_bytes limit (",
                        limits_.max_value_bytes, "); nothing was changed"));

@@ -20,7 +20,7 @@
 #include "node/storage/entry.h"
 #include "node/storage/glob.h"
 #include "node/storage/key_table.h"
-#include "node/storage/numbers.h"
+#include "common/numbers.h"
 
 namespace slotcache::node::storage {
 namespace {
@@ -73,13 +73,13 @@ bool IsLfuPolicy(EvictionPolicy p) {
 }
 
 absl::Status NotIntegerError() {
-  return OutOfRangeError(
+  return RangeError(
       "value is not an integer or out of range; INCR-family commands need a "
       "base-10 64-bit integer");
 }
 
 absl::Status OverflowError() {
-  return OutOfRangeError("increment or decrement would overflow int64");
+  return RangeError("increment or decrement would overflow int64");
 }
 
 }  // namespace
@@ -93,7 +93,7 @@ absl::StatusOr<EvictionPolicy> ParseEvictionPolicy(absl::string_view name) {
         EvictionPolicy::kVolatileRandom, EvictionPolicy::kVolatileTtl}) {
     if (lower == EvictionPolicyName(p)) return p;
   }
-  return InvalidArgumentError(absl::StrCat(
+  return InvalidInputError(absl::StrCat(
       "unknown eviction policy '", name,
       "'; use noeviction, allkeys-lru, allkeys-lfu, allkeys-random, "
       "volatile-lru, volatile-lfu, volatile-random or volatile-ttl"));
@@ -391,7 +391,7 @@ class Store::Impl {
 
   absl::Status CheckKey(absl::string_view key) const {
     if (key.size() > options_.max_key_bytes) {
-      return InvalidArgumentError(
+      return InvalidInputError(
           absl::StrCat("key of ", key.size(), " bytes exceeds the limit of ",
                        options_.max_key_bytes, " bytes; use a shorter key"));
     }
@@ -399,7 +399,7 @@ class Store::Impl {
   }
   absl::Status CheckValue(size_t size) const {
     if (size > options_.max_value_bytes) {
-      return InvalidArgumentError(absl::StrCat(
+      return InvalidInputError(absl::StrCat(
           "value of ", size, " bytes exceeds the limit of ",
           options_.max_value_bytes, " bytes; store smaller values"));
     }
@@ -938,13 +938,13 @@ absl::StatusOr<std::string> Store::IncrByFloat(absl::string_view key,
     Entry* e = impl_->Table(loc).At(i);
     if (e->type() != EntryType::kString) return WrongTypeError();
     if (!ParseLongDouble(e->value(), &current)) {
-      return OutOfRangeError("value is not a valid float");
+      return RangeError("value is not a valid float");
     }
     if (e->has_expiry()) expiry = e->expiry_ms();
   }
   const long double result = current + delta;
   if (std::isnan(result) || std::isinf(result)) {
-    return OutOfRangeError("increment would produce NaN or Infinity");
+    return RangeError("increment would produce NaN or Infinity");
   }
   std::string text = FormatLongDouble(result);
   impl_->PutString(loc, key, i, text, expiry);
@@ -1212,7 +1212,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
     if (e->type() != EntryType::kHash) return WrongTypeError();
     auto it = e->hash()->find(field);
     if (it != e->hash()->end() && !ParseInt64(it->second, &current)) {
-      return OutOfRangeError("hash value is not an integer");
+      return RangeError("hash value is not an integer");
     }
   }
   int64_t result;
@@ -1369,7 +1369,7 @@ void Store::WithRecord(absl::string_view key,
 absl::Status Store::Restore(const KeyRecord& record) {
   if (absl::Status s = impl_->CheckKey(record.key); !s.ok()) return s;
   if (record.type == ValueType::kNone) {
-    return InvalidArgumentError("cannot restore a key of type none");
+    return InvalidInputError("cannot restore a key of type none");
   }
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::Loc loc = impl_->Locate(record.key);

@@ -5,8 +5,8 @@
 // m = 1000^2, mb = 1024^2; g = 1000^3, gb = 1024^3.
 //
 // Thread-safety: plain value type; the functions are pure.
-#ifndef SLOTCACHE_NODE_SERVER_BYTE_SIZE_H_
-#define SLOTCACHE_NODE_SERVER_BYTE_SIZE_H_
+#ifndef SLOTCACHE_COMMON_BYTE_SIZE_H_
+#define SLOTCACHE_COMMON_BYTE_SIZE_H_
 
 #include <cstdint>
 #include <string>
@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace slotcache::node {
+namespace slotcache {
 
 struct ByteSize {
   uint64_t bytes = 0;
@@ -27,6 +27,6 @@ absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text);
 bool AbslParseFlag(absl::string_view text, ByteSize* size, std::string* error);
 std::string AbslUnparseFlag(ByteSize size);
 
-}  // namespace slotcache::node
+}  // namespace slotcache
 
-#endif  // SLOTCACHE_NODE_SERVER_BYTE_SIZE_H_
+#endif  // SLOTCACHE_COMMON_BYTE_SIZE_H_

@@ -1,4 +1,4 @@
-#include "node/server/byte_size.h"
+#include "common/byte_size.h"
 
 #include <limits>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace slotcache::node {
+namespace slotcache {
 namespace {
 
 struct Unit {
@@ -58,4 +58,4 @@ bool AbslParseFlag(absl::string_view text, ByteSize* size, std::string* error) {
 
 std::string AbslUnparseFlag(ByteSize size) { return absl::StrCat(size.bytes); }
 
-}  // namespace slotcache::node
+}  // namespace slotcache

@@ -1,8 +1,8 @@
-#include "node/server/byte_size.h"
+#include "common/byte_size.h"
 
 #include "gtest/gtest.h"
 
-namespace slotcache::node {
+namespace slotcache {
 namespace {
 
 TEST(ByteSizeTest, ParsesRedisUnitsCaseInsensitively) {
@@ -37,4 +37,4 @@ TEST(ByteSizeTest, WorksAsAFlagType) {
 }
 
 }  // namespace
-}  // namespace slotcache::node
+}  // namespace slotcache

@@ -1,4 +1,4 @@
-#include "node/storage/numbers.h"
+#include "common/numbers.h"
 
 #include <cctype>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <limits>
 
-namespace slotcache::node::storage {
+namespace slotcache {
 
 bool ParseInt64(absl::string_view text, int64_t* out) {
   if (text.empty() || text.size() > 20) return false;
@@ -91,4 +91,4 @@ bool AddOverflows(int64_t a, int64_t b, int64_t* sum) {
   return __builtin_add_overflow(a, b, sum);
 }
 
-}  // namespace slotcache::node::storage
+}  // namespace slotcache

@@ -1,16 +1,17 @@
-// Strict number parsing and formatting with Redis's rules (internal to the
-// node: the store's INCR family and the executor's argument parsing).
+// Strict number parsing and formatting with Redis's rules (the store's INCR
+// family, the command handlers' argument parsing, and any Redis-protocol
+// front end).
 //
 // Thread-safety: pure functions.
-#ifndef SLOTCACHE_NODE_STORAGE_NUMBERS_H_
-#define SLOTCACHE_NODE_STORAGE_NUMBERS_H_
+#ifndef SLOTCACHE_COMMON_NUMBERS_H_
+#define SLOTCACHE_COMMON_NUMBERS_H_
 
 #include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
-namespace slotcache::node::storage {
+namespace slotcache {
 
 // A base-10 int64 with no spaces, no '+', no leading zeros ("0" and "-1"
 // are fine, "01", " 1", "1.0", "-0" are not), like Redis's string2ll.
@@ -27,6 +28,6 @@ std::string FormatLongDouble(long double value);
 // a + b, false on int64 overflow.
 bool AddOverflows(int64_t a, int64_t b, int64_t* sum);
 
-}  // namespace slotcache::node::storage
+}  // namespace slotcache
 
-#endif  // SLOTCACHE_NODE_STORAGE_NUMBERS_H_
+#endif  // SLOTCACHE_COMMON_NUMBERS_H_
