@@ -1,15 +1,12 @@
 // slotcache-node: a cache node. Flags, wiring, run; the node itself is
 // node/server/node_server.h.
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "common/logging.h"
-#include "common/node_id.h"
-#include "common/process.h"
-#include "node/cluster/coordinator_agent.h"
 #include "common/byte_size.h"
+#include "common/logging.h"
+#include "common/process.h"
 #include "node/server/node_server.h"
 
 using slotcache::ByteSize;
@@ -59,15 +56,9 @@ int main(int argc, char** argv) {
 
   slotcache::node::NodeOptions options;
   options.identity.node_id = absl::GetFlag(FLAGS_node_id);
-  if (!options.identity.node_id.empty() &&
-      !slotcache::IsValidNodeId(options.identity.node_id)) {
-    SC_LOG(ERROR,
-           "slotcache-node: --node_id '%s' is not a node id; use 1..64 "
-           "characters of A-Z a-z 0-9 _ -",
-           options.identity.node_id);
-    return 2;
-  }
   options.identity.az = absl::GetFlag(FLAGS_az);
+  options.coordinator_address = absl::GetFlag(FLAGS_coordinator);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store.maxmemory_bytes = absl::GetFlag(FLAGS_maxmemory).bytes;
   absl::StatusOr<slotcache::node::storage::EvictionPolicy> policy =
       slotcache::node::storage::ParseEvictionPolicy(
@@ -83,56 +74,20 @@ int main(int argc, char** argv) {
   options.limits.max_batch_commands = absl::GetFlag(FLAGS_max_batch_commands);
   options.limits.max_message_bytes =
       absl::GetFlag(FLAGS_max_message_bytes).bytes;
-  const std::string coordinator = absl::GetFlag(FLAGS_coordinator);
-  if (!coordinator.empty()) {
-    if (options.identity.az.empty() || absl::GetFlag(FLAGS_data_dir).empty()) {
-      SC_LOG(ERROR,
-             "slotcache-node: --coordinator needs --az=NAME (the node's "
-             "availability zone) and --data_dir=DIR (where it keeps its id)");
-      return 2;
-    }
-    absl::StatusOr<std::string> id = slotcache::node::LoadOrCreateNodeId(
-        absl::GetFlag(FLAGS_data_dir), options.identity.node_id);
-    if (!id.ok()) {
-      SC_LOG(ERROR, "slotcache-node: %s", id.status().message());
-      return 1;
-    }
-    options.identity.node_id = *id;
-    options.coordinated = true;
-  }
   options.repl_backlog_bytes = absl::GetFlag(FLAGS_repl_backlog_bytes).bytes;
   options.replicaof = absl::GetFlag(FLAGS_replicaof);
   options.serve.name = "slotcache-node";
   options.serve.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.serve.address_file = absl::GetFlag(FLAGS_address_file);
+  if (absl::Status s = slotcache::node::NodeServer::PrepareOptions(&options);
+      !s.ok()) {
+    SC_LOG(ERROR, "slotcache-node: %s", s.message());
+    return absl::IsInvalidArgument(s) ? 2 : 1;
+  }
 
   slotcache::node::NodeServer node(std::move(options));
-  std::unique_ptr<slotcache::node::CoordinatorAgent> agent;
-  absl::Status status = node.ServeUntilSignal(
-      [&](const std::string&) {
-        if (coordinator.empty()) return absl::OkStatus();
-        slotcache::node::CoordinatorAgentOptions agent_options;
-        agent_options.coordinator_address = coordinator;
-        slotcache::node::BindToClusterState(node.cluster(), &agent_options);
-        agent_options.fill_heartbeat =
-            [&node](slotcache::v1::HeartbeatRequest* beat) {
-              slotcache::node::storage::StoreStats stats =
-                  node.store()->Stats();
-              beat->set_key_count(static_cast<uint64_t>(stats.keys));
-              beat->set_used_memory_bytes(
-                  static_cast<uint64_t>(stats.used_memory_bytes));
-              node.replication()->FillHeartbeat(beat);
-            };
-        agent = std::make_unique<slotcache::node::CoordinatorAgent>(
-            std::move(agent_options));
-        agent->Start();
-        return absl::OkStatus();
-      },
-      [&] {
-        if (agent != nullptr) agent->Stop();
-      });
-  if (!status.ok()) {
-    SC_LOG(ERROR, "slotcache-node: %s", status.ToString());
+  if (absl::Status s = node.ServeUntilSignal(); !s.ok()) {
+    SC_LOG(ERROR, "slotcache-node: %s", s.ToString());
     return 1;
   }
   return 0;

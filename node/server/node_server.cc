@@ -4,8 +4,10 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/node_id.h"
+#include "common/status.h"
 
 namespace slotcache::node {
 namespace {
@@ -42,7 +44,7 @@ NodeServer::NodeServer(NodeOptions options)
       store_(WithLimits(options_.store, options_.limits, &repl_log_)),
       executor_(&store_),
       cluster_(WithNodeId(options_.identity),
-               {options_.coordinated, options_.store.clock}),
+               {!options_.coordinator_address.empty(), options_.store.clock}),
       replication_(&repl_log_, &store_, &cluster_, options_.store.clock),
       dispatcher_(&executor_, options_.limits, &repl_log_),
       cache_service_(&dispatcher_, &cluster_, &replication_),
@@ -57,9 +59,34 @@ NodeServer::~NodeServer() {
   store_.StopActiveExpiry();
 }
 
-absl::Status NodeServer::ServeUntilSignal(
-    const std::function<absl::Status(const std::string& address)>& on_started,
-    const std::function<void()>& on_shutdown) {
+absl::Status NodeServer::PrepareOptions(NodeOptions* options) {
+  if (!options->identity.node_id.empty() &&
+      !IsValidNodeId(options->identity.node_id)) {
+    return InvalidInputError(absl::StrCat(
+        "node id '", options->identity.node_id,
+        "' is not a node id; use 1..64 characters of A-Z a-z 0-9 _ -"));
+  }
+  if (options->coordinator_address.empty()) return absl::OkStatus();
+  if (options->identity.az.empty() || options->data_dir.empty()) {
+    return InvalidInputError(
+        "a node with a coordinator needs its availability zone (--az=NAME) "
+        "and a folder to keep its id in (--data_dir=DIR)");
+  }
+  absl::StatusOr<std::string> id =
+      LoadOrCreateNodeId(options->data_dir, options->identity.node_id);
+  if (!id.ok()) return id.status();
+  options->identity.node_id = *id;
+  return absl::OkStatus();
+}
+
+void NodeServer::FillHeartbeat(v1::HeartbeatRequest* beat) {
+  const storage::StoreStats stats = store_.Stats();
+  beat->set_key_count(static_cast<uint64_t>(stats.keys));
+  beat->set_used_memory_bytes(static_cast<uint64_t>(stats.used_memory_bytes));
+  replication_.FillHeartbeat(beat);
+}
+
+absl::Status NodeServer::ServeUntilSignal() {
   ServeOptions serve = options_.serve;
   serve.rpc.max_message_bytes =
       TransportMessageLimit(options_.limits.max_message_bytes);
@@ -73,12 +100,22 @@ absl::Status NodeServer::ServeUntilSignal(
           return s;
         }
         SC_LOG(INFO, "node %s (az '%s') %s", identity.node_id, identity.az,
-               options_.coordinated ? "waits for its coordinator's map"
-                                    : "is standalone: primary of all slots");
-        return on_started ? on_started(address) : absl::OkStatus();
+               coordinated() ? "waits for its coordinator's map"
+                             : "is standalone: primary of all slots");
+        if (coordinated()) {
+          CoordinatorAgentOptions agent;
+          agent.coordinator_address = options_.coordinator_address;
+          BindToClusterState(&cluster_, &agent);
+          agent.fill_heartbeat = [this](v1::HeartbeatRequest* beat) {
+            FillHeartbeat(beat);
+          };
+          agent_ = std::make_unique<CoordinatorAgent>(std::move(agent));
+          agent_->Start();
+        }
+        return absl::OkStatus();
       },
       [&] {
-        if (on_shutdown) on_shutdown();
+        if (agent_ != nullptr) agent_->Stop();
         replication_.Stop();
         store_.StopActiveExpiry();
       });

@@ -4,14 +4,13 @@
 // Layers, top down: CacheServiceImpl (transport) -> Dispatcher (limits,
 // slots, routing through ClusterState) -> CommandExecutor (command table,
 // argument parsing) -> storage::Store (keyspace). node/main.cc only turns
-// flags into NodeOptions and calls ServeUntilSignal.
+// flags into NodeOptions, calls PrepareOptions and ServeUntilSignal.
 //
 // Thread-safety: construct and ServeUntilSignal from one thread; the
 // accessors return components that are themselves thread-safe.
 #ifndef SLOTCACHE_NODE_SERVER_NODE_SERVER_H_
 #define SLOTCACHE_NODE_SERVER_NODE_SERVER_H_
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "absl/status/status.h"
 #include "common/server_main.h"
 #include "node/cluster/cluster_state.h"
+#include "node/cluster/coordinator_agent.h"
 #include "node/commands/executor.h"
 #include "node/replication/replication_log.h"
 #include "node/replication/replication_manager.h"
@@ -26,6 +26,7 @@
 #include "node/server/cache_service.h"
 #include "node/server/dispatcher.h"
 #include "node/storage/store.h"
+#include "proto/coordinator.pb.h"
 
 namespace slotcache::node {
 
@@ -34,8 +35,12 @@ struct NodeOptions {
   // coordinator-managed node gets its persisted id from the coordinator
   // agent). The address is filled in once the server is bound.
   NodeIdentity identity;
-  // Managed by a coordinator (see ClusterState::Options::coordinated).
-  bool coordinated = false;
+  // host:port of the coordinator that manages this node (empty: standalone,
+  // primary of every slot). A managed node keeps its node id in `data_dir`
+  // (see LoadOrCreateNodeId), registers with the coordinator once bound,
+  // heartbeats and applies its maps (node/cluster/coordinator_agent.h).
+  std::string coordinator_address;
+  std::string data_dir;
   storage::StoreOptions store;
   RequestLimits limits;
   // name, listen address, address file, shutdown grace. The transport's
@@ -56,21 +61,27 @@ class NodeServer {
   NodeServer(const NodeServer&) = delete;
   NodeServer& operator=(const NodeServer&) = delete;
 
-  // Binds, starts active expiry, runs `on_started` (e.g. start the
-  // coordinator agent with the bound address), writes the address file,
-  // serves until SIGTERM/SIGINT; then runs `on_shutdown` (stop the agent),
-  // stops active expiry, then the server (running calls get the shutdown
-  // grace to finish). Both hooks are optional.
-  absl::Status ServeUntilSignal(
-      const std::function<absl::Status(const std::string& address)>&
-          on_started = nullptr,
-      const std::function<void()>& on_shutdown = nullptr);
+  // The node's persisted identity for `options` (a managed node's id comes
+  // from its data_dir, created on first start) and checks that a managed
+  // node has what it needs. INVALID_ARGUMENT / an I/O error saying what to
+  // fix. Call before constructing the NodeServer.
+  static absl::Status PrepareOptions(NodeOptions* options);
+
+  // Binds, starts active expiry and replication, starts the coordinator
+  // agent (managed nodes), writes the address file, serves until
+  // SIGTERM/SIGINT; then stops the agent, replication, active expiry and
+  // the server (running calls get the shutdown grace to finish).
+  absl::Status ServeUntilSignal();
 
   ClusterState* cluster() { return &cluster_; }
   storage::Store* store() { return &store_; }
   ReplicationManager* replication() { return &replication_; }
 
  private:
+  bool coordinated() const { return !options_.coordinator_address.empty(); }
+  // Heartbeat fields beyond what the agent fills itself.
+  void FillHeartbeat(v1::HeartbeatRequest* beat);
+
   // Constant after construction.
   const NodeOptions options_;
 
@@ -84,6 +95,9 @@ class NodeServer {
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;
+  // Managed nodes only; created once the server is bound (it needs the
+  // address) and stopped before the services go.
+  std::unique_ptr<CoordinatorAgent> agent_;
 };
 
 // The gRPC transport's receive limit for a node whose requests may be up to
