@@ -11,12 +11,13 @@
 // INVALID_ARGUMENT carrying the typed Error as status details; on Pipeline
 // that ends the stream after the responses to the earlier batches.
 //
-// Replica acks. With RequestOptions.min_replica_acks = N on Execute or
-// Batch, the reply is held (the reactor is finished later, no thread waits)
-// until N replicas applied everything the node logged up to the end of the
-// request, or replica_ack_timeout_ms passed (0 means kDefaultAckTimeout);
-// replica_acks says how many had. Pipeline batches do not wait (responses
-// must stay in order on the stream) and report replica_acks = 0.
+// Replica acks. With RequestOptions.min_replica_acks = N on Execute, Batch
+// or a Pipeline batch, the reply is held (the reactor is finished or the
+// stream's response queued later, no thread waits) until N replicas
+// applied everything the node logged up to the end of the request, or
+// replica_ack_timeout_ms passed (0 means kDefaultAckTimeout); replica_acks
+// says how many had. On Pipeline the responses behind a waiting batch wait
+// too, so they stay in request order.
 //
 // Thread-safety: the service is called by gRPC from many threads at once;
 // it holds no mutable state of its own (each Pipeline stream has a reactor
