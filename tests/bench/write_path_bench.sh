@@ -70,6 +70,7 @@ wait_for() {
 start_node() {
   local bin=$1 name=$2 primary=${3:-}
   local args=(--listen=127.0.0.1:0 --address_file="$WORK/$name.addr")
+  rm -f "$WORK/$name.addr"  # a file from an earlier run would look ready
   [[ -n "$primary" ]] && args+=(--replicaof="$primary")
   "$bin" "${args[@]}" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
