@@ -3,16 +3,17 @@
 // replica store + agent).
 //
 //  1. Full sync: --keys string keys (value --value_bytes) are loaded into
-//     the primary; a replica connects; reports the time until it finished
-//     the full sync (MB/s of keys+values, keys/s).
+//     the primary; --replicas replicas connect; reports the time until all
+//     finished the full sync (MB/s of keys+values, keys/s).
 //  2. Streaming: --ops SETs are written to the primary by --writers threads
-//     through the replication log while the replica follows; reports the
-//     primary's write rate and the rate at which the replica applied them
-//     (ops/s, MB/s of keys+values), measured until the replica acked the
-//     last entry.
+//     through the replication log while the replicas follow; reports the
+//     primary's write rate and the rate at which the replicas applied them
+//     (ops/s, MB/s of keys+values), measured until every replica applied
+//     the last entry. With --replicas=0 it measures the write path alone
+//     (the log counts offsets, nothing is kept).
 //
 // Usage: bazel run -c opt //node/replication:replication_benchmark --
-//            --keys=1000000 --ops=1000000
+//            --keys=1000000 --ops=1000000 --replicas=2
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -40,11 +41,18 @@ ABSL_FLAG(int64_t, ops, 1000000, "SETs streamed after the full sync.");
 ABSL_FLAG(int64_t, value_bytes, 100, "Bytes per value.");
 ABSL_FLAG(int, writers, 2, "Threads writing to the primary.");
 ABSL_FLAG(int64_t, backlog_mb, 512, "Primary's replication backlog, MiB.");
+ABSL_FLAG(int, replicas, 1, "Replicas following the primary (0 to 5).");
 
 namespace slotcache::node {
 namespace {
 
 double Mb(uint64_t bytes) { return bytes / 1e6; }
+
+storage::StoreOptions ReplicaStoreOptions() {
+  storage::StoreOptions options;
+  options.replica = true;
+  return options;
+}
 
 void WaitFor(const std::function<bool()>& done) {
   while (!done()) absl::SleepFor(absl::Milliseconds(1));
@@ -81,23 +89,31 @@ int Run() {
     (void)primary.Set(key, value);
     loaded_bytes += key.size() + value.size();
   }
-  ReplicationLog replica_log({64ull << 20, Clock::Real()});
-  storage::StoreOptions replica_options;
-  replica_options.replica = true;
-  storage::Store replica(replica_options);
-  ReplicaAgent agent({"bench-replica"}, &replica_log, &replica);
+  // One replica: its log, its store and its link to the primary.
+  struct Replica {
+    ReplicationLog log{{64ull << 20, Clock::Real()}};
+    storage::Store store{ReplicaStoreOptions()};
+    ReplicaAgent agent{{"bench-replica"}, &log, &store};
+  };
+  std::vector<std::unique_ptr<Replica>> replicas;
+  for (int r = 0; r < absl::GetFlag(FLAGS_replicas); ++r) {
+    replicas.push_back(std::make_unique<Replica>());
+  }
   absl::Time start = absl::Now();
-  agent.Follow((*server)->address());
-  WaitFor([&] { return agent.status().synced; });
-  absl::Duration took = absl::Now() - start;
-  std::printf(
-      "full sync: %lld keys, %.1f MB (keys+values) in %.2f s = %.1f MB/s, "
-      "%.0f keys/s (replica holds %lld keys)\n",
-      static_cast<long long>(keys), Mb(loaded_bytes),
-      absl::ToDoubleSeconds(took),
-      Mb(loaded_bytes) / absl::ToDoubleSeconds(took),
-      keys / absl::ToDoubleSeconds(took),
-      static_cast<long long>(replica.DbSize()));
+  absl::Duration took;
+  if (!replicas.empty()) {
+    for (auto& r : replicas) r->agent.Follow((*server)->address());
+    for (auto& r : replicas) WaitFor([&] { return r->agent.status().synced; });
+    took = absl::Now() - start;
+    std::printf(
+        "full sync: %lld keys, %.1f MB (keys+values) to %zu replicas in %.2f "
+        "s = %.1f MB/s, %.0f keys/s (first replica holds %lld keys)\n",
+        static_cast<long long>(keys), Mb(loaded_bytes), replicas.size(),
+        absl::ToDoubleSeconds(took),
+        Mb(loaded_bytes) / absl::ToDoubleSeconds(took),
+        keys / absl::ToDoubleSeconds(took),
+        static_cast<long long>(replicas[0]->store.DbSize()));
+  }
 
   // ---- 2. Streaming ----
   const CommandSpec* set = FindCommand("SET");
@@ -125,18 +141,20 @@ int Run() {
   for (auto& t : threads) t.join();
   const absl::Duration write_time = absl::Now() - start;
   const uint64_t end = primary_log.end_offset();
-  WaitFor([&] { return replica_log.end_offset() >= end; });
+  for (auto& r : replicas) {
+    WaitFor([&] { return r->log.end_offset() >= end; });
+  }
   took = absl::Now() - start;
   const double secs = absl::ToDoubleSeconds(took);
   std::printf(
-      "streaming: %lld SETs (%lld-byte values), %d writer threads: primary "
-      "wrote %.0f ops/s; replica applied all in %.2f s = %.0f ops/s, %.1f "
-      "MB/s (keys+values)\n",
+      "streaming: %lld SETs (%lld-byte values), %d writer threads, %zu "
+      "replicas: primary wrote %.0f ops/s; replicas applied all in %.2f s = "
+      "%.0f ops/s, %.1f MB/s (keys+values)\n",
       static_cast<long long>(ops), static_cast<long long>(value.size()),
-      writers, ops / absl::ToDoubleSeconds(write_time), secs, ops / secs,
-      Mb(written_bytes.load()) / secs);
+      writers, replicas.size(), ops / absl::ToDoubleSeconds(write_time), secs,
+      ops / secs, Mb(written_bytes.load()) / secs);
 
-  agent.Stop();
+  for (auto& r : replicas) r->agent.Stop();
   service.Stop();
   tracker.Stop();
   (*server)->Shutdown(absl::Seconds(1));

@@ -68,6 +68,12 @@ Entry* Entry::CreateString(absl::string_view key, absl::string_view value,
   return e;
 }
 
+Entry* Entry::CreateHash(absl::string_view key, bool has_expiry) {
+  Entry* e = Create(EntryType::kHash, key, sizeof(HashValue*), has_expiry);
+  e->set_hash(new HashValue());
+  return e;
+}
+
 Entry* Entry::Resize(const Entry* from, size_t value_len, bool has_expiry) {
   Entry* e = Create(from->type(), from->key(), value_len, has_expiry);
   e->set_access(from->access());
@@ -82,6 +88,17 @@ void Entry::Free(Entry* entry) { std::free(entry); }
 void Entry::DestroyWithValue(Entry* entry) {
   if (entry->type() == EntryType::kHash) delete entry->hash();
   Free(entry);
+}
+
+void Entry::FreeReplaced(Entry* old, const Entry* successor) {
+  const bool moved = old->type() == EntryType::kHash &&
+                     successor->type() == EntryType::kHash &&
+                     successor->hash() == old->hash();
+  if (moved) {
+    Free(old);
+  } else {
+    DestroyWithValue(old);
+  }
 }
 
 size_t Entry::KeyLen() const {

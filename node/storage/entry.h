@@ -46,13 +46,20 @@ class Entry {
   // A string entry holding `value`.
   static Entry* CreateString(absl::string_view key, absl::string_view value,
                              bool has_expiry);
+  // A hash entry for `key` owning a new, empty HashValue.
+  static Entry* CreateHash(absl::string_view key, bool has_expiry);
   // A copy of `from` (key, type, access, expiry if both have one) with a
   // value of `value_len` bytes whose first min(old, new) bytes are copied.
+  // A hash's HashValue moves to the copy (the old block must then be freed
+  // with FreeReplaced).
   static Entry* Resize(const Entry* from, size_t value_len, bool has_expiry);
-  // Frees the block (not a hash's HashValue: see DestroyWithValue).
+  // Frees the block only (a hash's HashValue stays: DestroyWithValue).
   static void Free(Entry* entry);
   // Frees the block and, for a hash, its HashValue.
   static void DestroyWithValue(Entry* entry);
+  // Frees `old`, which `successor` replaces: its HashValue too, unless
+  // `successor` took it over (Resize).
+  static void FreeReplaced(Entry* old, const Entry* successor);
 
   EntryType type() const { return static_cast<EntryType>(flags() & 3u); }
   bool has_expiry() const { return (flags() & kHasExpiry) != 0; }
@@ -86,14 +93,11 @@ class Entry {
     p[3] = (v >> 16) & 0xff;
   }
 
-  // For hashes.
+  // For hashes: the fields, owned by the entry.
   HashValue* hash() const {
     HashValue* h;
     std::memcpy(&h, data() + ValueOffset(), sizeof(h));
     return h;
-  }
-  void set_hash(HashValue* h) {
-    std::memcpy(data() + ValueOffset(), &h, sizeof(h));
   }
 
   // Heap bytes of this block as the allocator sees them (chunk size).
@@ -104,6 +108,10 @@ class Entry {
   static constexpr uint8_t kWide = 1u << 3;
 
   Entry() = delete;
+
+  void set_hash(HashValue* h) {
+    std::memcpy(data() + ValueOffset(), &h, sizeof(h));
+  }
 
   const char* data() const { return reinterpret_cast<const char*>(this); }
   char* data() { return reinterpret_cast<char*>(this); }
