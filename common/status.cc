@@ -11,7 +11,7 @@ namespace {
 absl::StatusCode AbslCodeFor(v1::ErrorCode code) {
   switch (code) {
     case v1::INVALID_ARGUMENT:
-    case v1::CROSSSHARD:
+    case v1::CROSSSLOT:
       return absl::StatusCode::kInvalidArgument;
     case v1::WRONGTYPE:
     case v1::MOVED:
@@ -145,8 +145,8 @@ absl::Status NoAuthError(absl::string_view message) {
   return MakeError(v1::NOAUTH, message);
 }
 
-absl::Status CrossShardError(absl::string_view message) {
-  return MakeError(v1::CROSSSHARD, message);
+absl::Status CrossSlotError(absl::string_view message) {
+  return MakeError(v1::CROSSSLOT, message);
 }
 
 v1::Error ErrorOf(const absl::Status& status) {

@@ -43,7 +43,8 @@ absl::Status ReadOnlyError(absl::string_view primary_address);
 absl::Status TryAgainError(absl::string_view message, uint32_t retry_after_ms);
 absl::Status ClusterDownError(absl::string_view message);
 absl::Status NoAuthError(absl::string_view message);
-absl::Status CrossShardError(absl::string_view message);
+// CROSSSLOT: a multi-key command whose keys hash to different slots.
+absl::Status CrossSlotError(absl::string_view message);
 
 // The typed error of `status` (code ERROR_CODE_UNSPECIFIED and an empty
 // message when `status` is OK). A status without a payload gets a kind

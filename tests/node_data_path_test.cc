@@ -262,13 +262,13 @@ TEST_P(NodeDataPathTest, ErrorsAreRepliedPerCommandAndTheRestRuns) {
   EXPECT_THAT(r[4], HasValue(Bulk("v")));
 }
 
-TEST_P(NodeDataPathTest, MultiKeyCommandAcrossSlotsIsCrossShard) {
+TEST_P(NodeDataPathTest, MultiKeyCommandAcrossSlotsIsCrossSlot) {
   ASSERT_NE(KeySlot(Key("a")), KeySlot(Key("b")));
   std::vector<v1::Reply> r = Run({
       Cmd({"MSET", Key("a"), "1", Key("b"), "2"}),
       Cmd({"GET", Key("a")}),
   });
-  EXPECT_THAT(r[0], HasErrorCode(v1::CROSSSHARD));
+  EXPECT_THAT(r[0], HasErrorCode(v1::CROSSSLOT));
   EXPECT_NE(r[0].error().message().find("hash tag"), std::string::npos);
   EXPECT_THAT(r[1], HasValue(Nil())) << "a refused MSET changes nothing";
 }

@@ -7,13 +7,12 @@
 #include <utility>
 
 #include "absl/container/btree_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "common/commands/command_table.h"
 #include "common/rpc.h"
 #include "common/slot.h"
 #include "common/status.h"
@@ -23,22 +22,20 @@
 namespace slotcache {
 namespace {
 
-// Commands without keys: routed to the first node of the map.
-bool IsKeyless(absl::string_view upper_name) {
-  static const auto* const kKeyless = new absl::flat_hash_set<std::string>{
-      "PING", "ECHO",      "DBSIZE", "FLUSHALL", "FLUSHDB", "INFO",
-      "TIME", "RANDOMKEY", "SCAN",   "KEYS",     "COMMAND"};
-  return kKeyless->contains(upper_name);
-}
-
-// Commands that only read, so a read policy may send them to a replica.
-bool IsRead(absl::string_view upper_name) {
-  static const auto* const kReads = new absl::flat_hash_set<std::string>{
-      "GET",      "MGET",  "EXISTS", "TTL",      "PTTL",    "STRLEN",
-      "GETRANGE", "TYPE",  "HGET",   "HMGET",    "HGETALL", "HLEN",
-      "HEXISTS",  "HKEYS", "HVALS",  "HSTRLEN",  "DBSIZE",  "PING",
-      "ECHO",     "SCAN",  "KEYS",   "RANDOMKEY"};
-  return kReads->contains(upper_name);
+// The slot that routes `command`: its first key's, or none for a command
+// without keys (PING, DBSIZE: any node answers, the first of the map is
+// asked). A command missing from this SDK's table (a newer node may know
+// it) is routed by its first argument, where most Redis commands keep
+// their key; the node refuses it if that is wrong.
+std::optional<uint32_t> RoutingSlot(const CommandSpec* spec,
+                                    const v1::Command& command) {
+  if (spec == nullptr) {
+    if (command.args_size() == 0) return std::nullopt;
+    return KeySlot(command.args(0));
+  }
+  const KeyPositions keys = KeyPositionsOf(*spec, command.args_size());
+  if (keys.empty()) return std::nullopt;
+  return KeySlot(command.args(keys.first));
 }
 
 // `status` with `context` put in front of its message; keeps the typed
@@ -469,11 +466,10 @@ void Client::ExecuteSingle(const v1::Command& command,
                            Callback<v1::Value> done) {
   auto op = std::make_shared<Op>();
   op->command = command;
-  const std::string upper = absl::AsciiStrToUpper(command.name());
-  if (!IsKeyless(upper) && command.args_size() > 0) {
-    op->slot = KeySlot(command.args(0));
-  }
-  op->is_read = IsRead(upper);
+  const CommandSpec* spec = FindCommand(command.name());
+  op->slot = RoutingSlot(spec, command);
+  // Only commands known to read only may go to a replica.
+  op->is_read = spec != nullptr && (spec->flags & kReadOnly) != 0;
   op->read_policy = options.read_policy.value_or(options_.read_policy);
   op->deadline = absl::Now() + (options.timeout > absl::ZeroDuration()
                                     ? options.timeout
@@ -645,27 +641,21 @@ void Client::Finish(const std::shared_ptr<Op>& op,
 bool Client::ExecuteSplit(const v1::Command& command,
                           const CallOptions& options,
                           Callback<v1::Value> done) {
-  enum class Merge { kArray, kSum, kOk };
-  const std::string upper = absl::AsciiStrToUpper(command.name());
-  Merge merge;
-  int step = 1;
-  if (upper == "MGET") {
-    merge = Merge::kArray;
-  } else if (upper == "MSET") {
-    merge = Merge::kOk;
-    step = 2;
-  } else if (upper == "DEL" || upper == "UNLINK" || upper == "EXISTS" ||
-             upper == "TOUCH") {
-    merge = Merge::kSum;
-  } else {
-    return false;
-  }
-  if (command.args_size() < 2 * step || command.args_size() % step != 0) {
+  const CommandSpec* spec = FindCommand(command.name());
+  if (spec == nullptr || spec->split == SplitMerge::kNone) return false;
+  // Each key travels with the key_step - 1 arguments after it (MSET's
+  // value); the table guarantees the keys run from the first argument to
+  // the last (command_table_test).
+  const int step = spec->key_step;
+  const KeyPositions keys = KeyPositionsOf(*spec, command.args_size());
+  if (!HasValidArity(*spec, command) || command.args_size() % step != 0 ||
+      keys.size() < 2) {
     return false;  // one key, or malformed: the node answers it.
   }
+  const SplitMerge merge = spec->split;
   // Slot -> indices (of the key argument) in caller order.
   absl::btree_map<uint32_t, std::vector<int>> groups;
-  for (int i = 0; i < command.args_size(); i += step) {
+  for (int i = keys.first; i <= keys.last; i += step) {
     groups[KeySlot(command.args(i))].push_back(i);
   }
   if (groups.size() == 1) return false;
@@ -676,13 +666,13 @@ bool Client::ExecuteSplit(const v1::Command& command,
     std::vector<std::vector<int>> indices;
     std::vector<absl::StatusOr<v1::Value>> results;
     Callback<v1::Value> done;
-    Merge merge;
+    SplitMerge merge;
     int keys;
   };
   auto shared = std::make_shared<Shared>();
   shared->remaining = static_cast<int>(groups.size());
   shared->merge = merge;
-  shared->keys = command.args_size() / step;
+  shared->keys = keys.size();
   shared->done = std::move(done);
   std::vector<v1::Command> parts;
   for (auto& [slot, indices] : groups) {
@@ -715,13 +705,13 @@ bool Client::ExecuteSplit(const v1::Command& command,
               shared->done(r.status());
               return;
             }
-            if (shared->merge == Merge::kSum) {
+            if (shared->merge == SplitMerge::kSum) {
               if (r->kind_case() != v1::Value::kInteger) {
                 shared->done(UnexpectedReply("an integer", *r));
                 return;
               }
               sum += r->integer();
-            } else if (shared->merge == Merge::kArray) {
+            } else if (shared->merge == SplitMerge::kArray) {
               if (r->kind_case() != v1::Value::kArray ||
                   r->array().values_size() !=
                       static_cast<int>(shared->indices[i].size())) {
@@ -736,17 +726,19 @@ bool Client::ExecuteSplit(const v1::Command& command,
             }
           }
           switch (shared->merge) {
-            case Merge::kSum:
+            case SplitMerge::kSum:
               merged.set_integer(sum);
               break;
-            case Merge::kArray:
+            case SplitMerge::kArray:
               for (v1::Value& v : by_key) {
                 *merged.mutable_array()->add_values() = std::move(v);
               }
               break;
-            case Merge::kOk:
+            case SplitMerge::kOk:
               merged.set_status("OK");
               break;
+            case SplitMerge::kNone:
+              break;  // Never split (see above).
           }
           shared->done(std::move(merged));
         });

@@ -20,10 +20,13 @@
 // - Deadline: every call has one (`default_timeout`, or CallOptions).
 // - Batching: concurrent calls to one node share Batch RPCs automatically
 //   (client/sdk/node_channel.h). stats() shows how well that works.
-// - Multi-key calls (MGET, MSET, DEL/EXISTS/UNLINK/TOUCH of many keys) are
-//   split per slot — nodes refuse multi-key commands spanning slots with
-//   CROSSSHARD — sent concurrently (so they batch per node) and merged back
-//   in the caller's order.
+// - Commands are known from the command table shared with the node
+//   (common/commands/commands.def): its key positions route a call, its
+//   kReadOnly flag lets a read policy pick a replica, and its split column
+//   says which multi-key calls (MGET, MSET, DEL, EXISTS, UNLINK of many
+//   keys) are split per slot — nodes refuse multi-key commands spanning
+//   slots with CROSSSLOT — sent concurrently (so they batch per node) and
+//   merged back in the caller's order.
 //
 // Errors are absl::Status carrying a slotcache kind: branch with
 // ErrorCodeOf(status) (common/status.h), e.g. v1::WRONGTYPE, v1::OOM. A
@@ -181,9 +184,10 @@ class Client {
   absl::StatusOr<int64_t> HLen(absl::string_view key);
 
   // ---- Any command, e.g. Execute(MakeCommand("APPEND", {"k", "v"})).
-  // Routed by its first argument (keyless commands such as PING or DBSIZE
-  // go to the first node of the map); multi-key MGET/MSET/DEL/EXISTS/
-  // UNLINK/TOUCH are split per slot and merged.
+  // Routed by its first key (commands without keys, such as PING or
+  // DBSIZE, go to the first node of the map; a command this SDK's table
+  // lacks, by its first argument); multi-key commands are split per slot
+  // and merged (see the top of this file).
   absl::StatusOr<v1::Value> Execute(const v1::Command& command,
                                     const CallOptions& options = {});
 

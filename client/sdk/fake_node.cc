@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/commands/command_table.h"
 #include "common/slot.h"
 
 namespace slotcache::testing {
@@ -133,11 +134,11 @@ void FakeNode::Handle(const v1::Command& command, v1::Reply* reply) {
     reply->mutable_error()->set_message(message);
   };
   // Multi-key commands must stay within one slot, like the real node.
-  const int step = name == "MSET" ? 2 : 1;
-  if (name == "MGET" || name == "MSET" || name == "DEL" || name == "EXISTS") {
-    for (int i = step; i < args.size(); i += step) {
-      if (KeySlot(args[i]) != KeySlot(args[0])) {
-        fail(v1::CROSSSHARD, "keys in different slots");
+  if (const CommandSpec* spec = FindCommand(name); spec != nullptr) {
+    const KeyPositions keys = KeyPositionsOf(*spec, args.size());
+    for (int i = keys.first + keys.step; i <= keys.last; i += keys.step) {
+      if (KeySlot(args[i]) != KeySlot(args[keys.first])) {
+        fail(v1::CROSSSLOT, "keys in different slots");
         return;
       }
     }

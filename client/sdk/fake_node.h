@@ -2,7 +2,7 @@
 // free port, for the SDK's unit tests. It keeps strings and hashes in a map
 // (no TTLs: EXPIRE only reports whether the key exists) and can be told to
 // misbehave like a cluster node: answer MOVED/ASK for some slots, TRYAGAIN
-// a number of times, refuse multi-slot commands with CROSSSHARD (always),
+// a number of times, refuse multi-slot commands with CROSSSLOT (always),
 // hold a batch until released, or fail chosen commands with a typed error.
 //
 // Thread-safety: safe to configure and inspect from the test thread while

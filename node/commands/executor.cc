@@ -5,14 +5,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/status.h"
-#include "node/commands/command_table.h"
+#include "common/commands/command_table.h"
 #include "common/numbers.h"
+#include "common/status.h"
 
 namespace slotcache::node {
 namespace {
@@ -73,9 +72,8 @@ absl::Status WrongArity(const v1::Command& c) {
 absl::StatusOr<int64_t> IntArg(absl::string_view text) {
   int64_t v;
   if (!ParseInt64(text, &v)) {
-    return RangeError(
-        absl::StrCat("value is not an integer or out of range: '", text,
-                     "'; pass a base-10 64-bit integer"));
+    return RangeError(absl::StrCat("value is not an integer or out of range: '",
+                                   text, "'; pass a base-10 64-bit integer"));
   }
   return v;
 }
@@ -281,8 +279,8 @@ Result ExpireReply(Store* s, const v1::Command& c, int64_t unit_ms,
       lt = true;
     } else {
       return InvalidInputError(absl::StrCat("unsupported option '", a,
-                                               "' for '", Lower(c),
-                                               "'; use NX, XX, GT or LT"));
+                                            "' for '", Lower(c),
+                                            "'; use NX, XX, GT or LT"));
     }
   }
   if (nx && (xx || gt || lt)) {
@@ -450,79 +448,37 @@ Result CmdPing(Store*, const v1::Command& c) {
 
 using Handler = Result (*)(Store*, const v1::Command&);
 
-const absl::flat_hash_map<absl::string_view, Handler>& Handlers() {
-  static const auto* const handlers =
-      new absl::flat_hash_map<absl::string_view, Handler>{
-          {"GET", CmdGet},
-          {"SET", CmdSet},
-          {"GETEX", CmdGetEx},
-          {"GETDEL", CmdGetDel},
-          {"APPEND", CmdAppend},
-          {"STRLEN", CmdStrLen},
-          {"MGET", CmdMGet},
-          {"MSET", CmdMSet},
-          {"INCR", CmdIncr},
-          {"DECR", CmdDecr},
-          {"INCRBY", CmdIncrBy},
-          {"DECRBY", CmdDecrBy},
-          {"INCRBYFLOAT", CmdIncrByFloat},
-          {"DEL", CmdDel},
-          {"UNLINK", CmdDel},
-          {"EXISTS", CmdExists},
-          {"TYPE", CmdType},
-          {"EXPIRE", CmdExpire},
-          {"PEXPIRE", CmdPExpire},
-          {"EXPIREAT", CmdExpireAt},
-          {"PEXPIREAT", CmdPExpireAt},
-          {"PERSIST", CmdPersist},
-          {"TTL", CmdTtl},
-          {"PTTL", CmdPTtl},
-          {"HSET", CmdHSet},
-          {"HGET", CmdHGet},
-          {"HMGET", CmdHMGet},
-          {"HDEL", CmdHDel},
-          {"HGETALL", CmdHGetAll},
-          {"HINCRBY", CmdHIncrBy},
-          {"HLEN", CmdHLen},
-          {"HEXISTS", CmdHExists},
-          {"DBSIZE", CmdDbSize},
-          {"FLUSHALL", CmdFlushAll},
-          {"RANDOMKEY", CmdRandomKey},
-          {"SCAN", CmdScan},
-          {"PING", CmdPing},
-      };
-  return *handlers;
-}
+// The handler of every command of commands.def, indexed by CommandId. A
+// line of commands.def whose Cmd<handler> does not exist fails to compile.
+constexpr Handler kHandlers[] = {
+#define SLOTCACHE_COMMAND(name, handler, ...) &Cmd##handler,
+#include "common/commands/commands.def"
+#undef SLOTCACHE_COMMAND
+};
 
 }  // namespace
 
 CommandExecutor::CommandExecutor(storage::Store* store) : store_(store) {}
 
-void CommandExecutor::Execute(const v1::Command& command, v1::Reply* reply) {
+void CommandExecutor::Execute(const CommandSpec& spec,
+                              const v1::Command& command, v1::Reply* reply) {
   reply->Clear();
-  const CommandSpec* spec = FindCommand(command.name());
-  if (spec == nullptr) {
-    *reply->mutable_error() = ErrorOf(InvalidInputError(absl::StrCat(
-        "unknown command '", command.name().substr(0, 64),
-        "'; see node/commands/command_table.cc for the supported commands")));
-    return;
-  }
-  if (!HasValidArity(*spec, command)) {
-    *reply->mutable_error() = ErrorOf(WrongArity(command));
-    return;
-  }
-  auto it = Handlers().find(spec->name);
-  if (it == Handlers().end()) {
-    *reply->mutable_error() = ErrorOf(absl::InternalError(absl::StrCat(
-        "command ", spec->name, " is in the table but has no handler")));
-    return;
-  }
-  Result result = it->second(store_, command);
+  Result result = kHandlers[static_cast<size_t>(spec.id)](store_, command);
   if (result.ok()) {
     *reply->mutable_value() = std::move(*result);
   } else {
     *reply->mutable_error() = ErrorOf(result.status());
   }
+}
+
+void CommandExecutor::Execute(const v1::Command& command, v1::Reply* reply) {
+  absl::StatusOr<const CommandSpec*> spec = ResolveCommand(command);
+  if (!spec.ok()) {
+    reply->Clear();
+    *reply->mutable_error() = ErrorOf(spec.status());
+    return;
+  }
+  Execute(**spec, command, reply);
 }
 
 }  // namespace slotcache::node

@@ -4,22 +4,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/commands/command_table.h"
 #include "common/slot.h"
 #include "common/status.h"
-#include "node/commands/command_table.h"
 
 namespace slotcache::node {
 namespace {
-
-// Echo at most this much of a client-supplied name in error messages, so
-// a garbage megabyte-long "command" does not come back in the reply.
-constexpr size_t kMaxEchoedNameBytes = 64;
-
-std::string Printable(absl::string_view text) {
-  std::string out = absl::CHexEscape(text.substr(0, kMaxEchoedNameBytes));
-  if (text.size() > kMaxEchoedNameBytes) out += "...";
-  return out;
-}
 
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code
 // points past U+10FFFF).
@@ -56,28 +46,6 @@ bool IsValidUtf8(absl::string_view text) {
   return true;
 }
 
-// The argument indices that hold keys, per CommandSpec's convention
-// (command_table.h): first_key..last_key stepping key_step, last_key < 0
-// counting from the end. Computed instead of calling CommandKeys() so the
-// hot path allocates nothing. Assumes the arity was checked.
-struct KeyIndices {
-  int first = -1;
-  int last = -2;
-  int step = 1;
-
-  KeyIndices(const CommandSpec& spec, int argc) {
-    if (spec.first_key < 0) return;
-    first = spec.first_key;
-    last = spec.last_key >= 0 ? spec.last_key : argc + spec.last_key;
-    if (last > argc - 1) last = argc - 1;
-    step = spec.key_step > 0 ? spec.key_step : 1;
-  }
-  bool empty() const { return first > last; }
-  bool IsKey(int i) const {
-    return i >= first && i <= last && (i - first) % step == 0;
-  }
-};
-
 }  // namespace
 
 Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
@@ -105,28 +73,17 @@ absl::Status Dispatcher::CheckRequest(size_t message_bytes,
 
 absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
     const v1::Command& command, const RoutingView& view) const {
-  // 1. The command table.
-  const CommandSpec* spec = FindCommand(command.name());
-  if (spec == nullptr) {
-    return InvalidInputError(
-        absl::StrCat("ERR unknown command '", Printable(command.name()),
-                     "'; see node/commands/command_table.cc for the "
-                     "supported commands"));
-  }
-  // 2. Arity.
-  if (!HasValidArity(*spec, command)) {
-    return InvalidInputError(absl::StrCat(
-        "ERR wrong number of arguments for '", spec->name, "' command (got ",
-        command.args_size(), " arguments; arity ", spec->arity,
-        " counts the name, negative means at least)"));
-  }
+  // 1. The command table, and 2. arity.
+  absl::StatusOr<const CommandSpec*> resolved = ResolveCommand(command);
+  if (!resolved.ok()) return resolved.status();
+  const CommandSpec* spec = *resolved;
   // 3. Size limits, and 4. the keys' slot.
   const int argc = command.args_size();
-  const KeyIndices keys(*spec, argc);
+  const KeyPositions keys = KeyPositionsOf(*spec, argc);
   uint32_t slot = kNumSlots;  // None yet.
   for (int i = 0; i < argc; ++i) {
     const std::string& arg = command.args(i);
-    if (keys.IsKey(i)) {
+    if (keys.Contains(i)) {
       if (arg.size() > limits_.max_key_bytes) {
         return InvalidInputError(absl::StrCat(
             "key of ", arg.size(), " bytes (argument ", i, " of ", spec->name,
@@ -137,7 +94,7 @@ absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
       if (slot == kNumSlots) {
         slot = key_slot;
       } else if (key_slot != slot) {
-        return CrossShardError(absl::StrCat(
+        return CrossSlotError(absl::StrCat(
             "CROSSSLOT keys of ", spec->name, " hash to different slots (",
             slot, " and ", key_slot,
             "); a multi-key command needs all keys in one slot: give them "
@@ -172,14 +129,15 @@ void Dispatcher::Dispatch(const v1::Command& command, const RoutingView& view,
   }
   if (observer_ != nullptr && ((*spec)->flags & kWrite) != 0) {
     observer_->ObserveWrite(**spec, command, *reply,
-                            [&] { Execute(command, reply); });
+                            [&] { Execute(**spec, command, reply); });
     return;
   }
-  Execute(command, reply);
+  Execute(**spec, command, reply);
 }
 
-void Dispatcher::Execute(const v1::Command& command, v1::Reply* reply) const {
-  executor_->Execute(command, reply);  // 6.
+void Dispatcher::Execute(const CommandSpec& spec, const v1::Command& command,
+                         v1::Reply* reply) const {
+  executor_->Execute(spec, command, reply);  // 6.
   // Error texts may quote client bytes (e.g. a non-numeric INCRBY delta).
   // Error.message is a proto3 string, which must be UTF-8: gRPC would
   // otherwise fail to send the whole response (every reply of a batch).

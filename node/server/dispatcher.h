@@ -4,11 +4,13 @@
 // Per request (CheckRequest): the message size and the number of commands
 // against the configured limits. Per command (Dispatch), in this order:
 //   1. look the command up in the command table (unknown -> INVALID_ARGUMENT)
-//   2. check its arity (-> INVALID_ARGUMENT)
+//   2. check its arity (-> INVALID_ARGUMENT); 1 and 2 are ResolveCommand
+//      (common/commands/command_table.h), done once: the executor trusts
+//      the spec it is handed
 //   3. check every key against max_key_bytes and every other argument
 //      against max_value_bytes (-> INVALID_ARGUMENT naming the limit)
 //   4. hash the keys to slots; a multi-key command's keys must share one
-//      slot (-> CROSSSHARD)
+//      slot (-> CROSSSLOT)
 //   5. route the slot (or the node, for node-wide commands) through the
 //      request's RoutingView (-> MOVED / READONLY / CLUSTERDOWN, see
 //      node/cluster/cluster_state.h for the rules)
@@ -25,8 +27,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/commands/command_table.h"
 #include "node/cluster/cluster_state.h"
-#include "node/commands/command_table.h"
 #include "node/commands/executor.h"
 #include "node/replication/write_observer.h"
 #include "proto/cache.pb.h"
@@ -74,7 +76,8 @@ class Dispatcher {
   absl::StatusOr<const CommandSpec*> Admit(const v1::Command& command,
                                            const RoutingView& view) const;
   // Step 6, keeping error texts valid UTF-8.
-  void Execute(const v1::Command& command, v1::Reply* reply) const;
+  void Execute(const CommandSpec& spec, const v1::Command& command,
+               v1::Reply* reply) const;
 
   // Constant after construction.
   CommandExecutor* const executor_;

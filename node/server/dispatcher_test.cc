@@ -85,7 +85,7 @@ TEST_F(DispatcherTest, KeysAndValuesAreCheckedAgainstTheirOwnLimits) {
 TEST_F(DispatcherTest, MultiKeyCommandsNeedOneSlot) {
   ASSERT_NE(KeySlot("a"), KeySlot("b"));
   v1::Reply cross = Run(Cmd({"MSET", "a", "1", "b", "2"}));
-  EXPECT_EQ(cross.error().code(), v1::CROSSSHARD);
+  EXPECT_EQ(cross.error().code(), v1::CROSSSLOT);
   EXPECT_TRUE(Run(Cmd({"GET", "a"})).value().nil());
   EXPECT_EQ(Run(Cmd({"DEL", "{t}a", "{t}b"})).value().integer(), 0);
 }

@@ -1,11 +1,12 @@
-#include "node/commands/command_table.h"
+#include "common/commands/command_table.h"
 
 #include <set>
 #include <string>
 
+#include "common/status.h"
 #include "gtest/gtest.h"
 
-namespace slotcache::node {
+namespace slotcache {
 namespace {
 
 v1::Command Cmd(std::initializer_list<std::string> words) {
@@ -105,5 +106,61 @@ TEST(CommandTableTest, KeyExtractionNeverReadsPastTheArguments) {
   EXPECT_TRUE(Keys(Cmd({"DEL"})).empty());
 }
 
+TEST(CommandTableTest, KeyPositionsMatchCommandKeysWithoutAllocating) {
+  const KeyPositions mset = KeyPositionsOf(*FindCommand("MSET"), 4);
+  EXPECT_EQ(mset.first, 0);
+  EXPECT_EQ(mset.last, 3);
+  EXPECT_EQ(mset.size(), 2);
+  EXPECT_TRUE(mset.Contains(0));
+  EXPECT_FALSE(mset.Contains(1));
+  EXPECT_TRUE(mset.Contains(2));
+  EXPECT_FALSE(mset.Contains(4));
+  const KeyPositions set = KeyPositionsOf(*FindCommand("SET"), 4);
+  EXPECT_EQ(set.size(), 1);
+  EXPECT_FALSE(set.Contains(1));
+  EXPECT_TRUE(KeyPositionsOf(*FindCommand("PING"), 1).empty());
+  EXPECT_EQ(KeyPositionsOf(*FindCommand("PING"), 1).size(), 0);
+  // Fewer arguments than the arity allows: no position past the end.
+  EXPECT_TRUE(KeyPositionsOf(*FindCommand("GET"), 0).empty());
+}
+
+TEST(CommandTableTest, ResolveRefusesUnknownNamesAndBadArityWithAHint) {
+  absl::StatusOr<const CommandSpec*> get = ResolveCommand(Cmd({"get", "k"}));
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ((*get)->name, "GET");
+
+  absl::StatusOr<const CommandSpec*> unknown =
+      ResolveCommand(Cmd({"FROBNICATE", "k"}));
+  EXPECT_EQ(ErrorCodeOf(unknown.status()), v1::INVALID_ARGUMENT);
+  EXPECT_NE(unknown.status().message().find("FROBNICATE"), std::string::npos);
+
+  absl::StatusOr<const CommandSpec*> arity =
+      ResolveCommand(Cmd({"GET", "a", "b"}));
+  EXPECT_EQ(ErrorCodeOf(arity.status()), v1::INVALID_ARGUMENT);
+  EXPECT_NE(arity.status().message().find("wrong number of arguments"),
+            std::string::npos);
+}
+
+TEST(CommandTableTest, IdsIndexTheTable) {
+  for (size_t i = 0; i < AllCommands().size(); ++i) {
+    EXPECT_EQ(static_cast<size_t>(AllCommands()[i].id), i);
+  }
+}
+
+TEST(CommandTableTest, OnlyMultiKeyCommandsSplitAndTheirKeysCoverTheArgs) {
+  for (const CommandSpec& spec : AllCommands()) {
+    if (spec.split == SplitMerge::kNone) continue;
+    // The SDK's split takes every argument as a key and its key_step - 1
+    // followers, so the keys must run from the first argument to the end.
+    EXPECT_EQ(spec.first_key, 0) << spec.name;
+    EXPECT_EQ(spec.last_key, -1) << spec.name;
+    EXPECT_GE(spec.key_step, 1) << spec.name;
+  }
+  EXPECT_EQ(FindCommand("MGET")->split, SplitMerge::kArray);
+  EXPECT_EQ(FindCommand("MSET")->split, SplitMerge::kOk);
+  EXPECT_EQ(FindCommand("DEL")->split, SplitMerge::kSum);
+  EXPECT_EQ(FindCommand("GET")->split, SplitMerge::kNone);
+}
+
 }  // namespace
-}  // namespace slotcache::node
+}  // namespace slotcache
