@@ -1,0 +1,231 @@
+#include "tests/harness/netns.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace slotcache::testing {
+namespace {
+
+// The private test range: 10.213.X.0/24, X in [1, 254].
+constexpr char kSubnetPrefix[] = "10.213.";
+// Serialises subnet choice between labs of parallel tests.
+constexpr char kLockPath[] = "/tmp/slotcache-netns.lock";
+
+// Bazel's test PATH has no sbin, so look where Debian puts `ip`.
+std::string IpBinary() {
+  for (const char* path :
+       {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
+    if (access(path, X_OK) == 0) return path;
+  }
+  return "";
+}
+
+// Runs `ip args...`; its output, or an error quoting it.
+absl::StatusOr<std::string> RunIp(const std::vector<std::string>& args,
+                                  const std::string& dir) {
+  static int runs = 0;
+  const std::string ip = IpBinary();
+  if (ip.empty()) {
+    return absl::NotFoundError(
+        "ip (iproute2) is not installed; run deploy/setup.sh");
+  }
+  auto process =
+      ChildProcess::Start(ip, args, absl::StrCat(dir, "/ip-", runs++, ".log"));
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(10));
+  std::string output = (*process)->ReadLog();
+  if (!code.ok()) return code.status();
+  if (*code != 0) {
+    return absl::InternalError(absl::StrCat("ip ", absl::StrJoin(args, " "),
+                                            " exited ", *code, ": ", output));
+  }
+  return output;
+}
+
+// Best effort, for cleanup paths.
+void RunIpQuietly(const std::vector<std::string>& args,
+                  const std::string& dir) {
+  (void)RunIp(args, dir);
+}
+
+std::string NamespacePrefix(const std::string& test_name) {
+  return absl::StrCat("sc-", test_name, "-");
+}
+
+// Kills what still runs in namespace `name`, then deletes it.
+void DeleteNamespace(const std::string& name, const std::string& dir) {
+  absl::StatusOr<std::string> pids = RunIp({"netns", "pids", name}, dir);
+  if (pids.ok()) {
+    for (absl::string_view line : absl::StrSplit(*pids, '\n')) {
+      pid_t pid = 0;
+      if (absl::SimpleAtoi(line, &pid) && pid > 0) kill(pid, SIGKILL);
+    }
+  }
+  RunIpQuietly({"netns", "del", name}, dir);
+}
+
+// Removes namespaces (and their bridge) of earlier runs of `test_name`
+// whose process is gone: "sc-<test>-<pid>-<i>".
+void SweepLeftovers(const std::string& test_name, const std::string& dir) {
+  absl::StatusOr<std::string> list = RunIp({"netns", "list"}, dir);
+  if (!list.ok()) return;
+  const std::string prefix = NamespacePrefix(test_name);
+  for (absl::string_view line : absl::StrSplit(*list, '\n')) {
+    absl::string_view name = line.substr(0, line.find(' '));
+    if (!absl::ConsumePrefix(&name, prefix)) continue;
+    std::vector<std::string> parts = absl::StrSplit(name, '-');
+    pid_t pid = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid)) continue;
+    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    DeleteNamespace(absl::StrCat(prefix, name), dir);
+    RunIpQuietly({"link", "del", absl::StrCat("scv", pid, "n", parts[1])}, dir);
+    RunIpQuietly({"link", "del", absl::StrCat("scb", pid)}, dir);
+  }
+}
+
+// A /24 of the test range that no interface of the host uses yet.
+absl::StatusOr<int> FreeSubnet(const std::string& dir) {
+  absl::StatusOr<std::string> addresses =
+      RunIp({"-o", "-4", "addr", "show"}, dir);
+  if (!addresses.ok()) return addresses.status();
+  for (int x = 1; x <= 254; ++x) {
+    if (!absl::StrContains(*addresses, absl::StrCat(kSubnetPrefix, x, "."))) {
+      return x;
+    }
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "every 10.213.X.0/24 is in use on this host; remove leftover test "
+      "bridges (ip -br addr | grep 10.213.)"));
+}
+
+}  // namespace
+
+std::optional<std::string> NetnsLab::UnavailableReason() {
+  if (geteuid() != 0) {
+    return "network-namespace tests need root (CI runs them as root)";
+  }
+  if (IpBinary().empty()) {
+    return "ip (iproute2) is not installed; run deploy/setup.sh";
+  }
+  absl::StatusOr<std::string> list =
+      RunIp({"netns", "list"}, NewTempDir("netns-check"));
+  if (!list.ok()) {
+    return absl::StrCat("`ip netns` is unavailable here: ",
+                        list.status().message());
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<std::unique_ptr<NetnsLab>> NetnsLab::Create(
+    const std::string& test_name, int namespaces) {
+  if (namespaces < 1 || namespaces > 99) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a lab has 1 to 99 namespaces, not ", namespaces));
+  }
+  std::unique_ptr<NetnsLab> lab(new NetnsLab(NewTempDir("netns")));
+  SweepLeftovers(test_name, lab->dir_);
+  if (absl::Status built = lab->Build(test_name, namespaces); !built.ok()) {
+    return built;  // The destructor removes what was built.
+  }
+  return lab;
+}
+
+absl::Status NetnsLab::Build(const std::string& test_name, int namespaces) {
+  const pid_t pid = getpid();
+  bridge_ = absl::StrCat("scb", pid);
+  int subnet = 0;
+  {
+    const int lock = open(kLockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot lock ", kLockPath, ": ", std::strerror(errno)));
+    }
+    absl::StatusOr<int> free = FreeSubnet(dir_);
+    absl::Status added = free.status();
+    if (free.ok()) {
+      subnet = *free;
+      host_address_ = absl::StrCat(kSubnetPrefix, subnet, ".1");
+      added = RunIp({"link", "add", bridge_, "type", "bridge"}, dir_).status();
+      if (added.ok()) {
+        added = RunIp({"addr", "add", absl::StrCat(host_address_, "/24"), "dev",
+                       bridge_},
+                      dir_)
+                    .status();
+      }
+    }
+    close(lock);  // Releases the lock; the subnet is now visibly taken.
+    if (!added.ok()) return added;
+  }
+  if (absl::Status s = RunIp({"link", "set", bridge_, "up"}, dir_).status();
+      !s.ok()) {
+    return s;
+  }
+  for (int i = 0; i < namespaces; ++i) {
+    Namespace ns;
+    ns.name = absl::StrCat(NamespacePrefix(test_name), pid, "-", i);
+    ns.host_veth = absl::StrCat("scv", pid, "n", i);
+    ns.inner_veth = absl::StrCat("scp", pid, "n", i);
+    ns.address = absl::StrCat(kSubnetPrefix, subnet, ".", i + 2);
+    namespaces_.push_back(ns);
+    const std::vector<std::vector<std::string>> steps = {
+        {"netns", "add", ns.name},
+        {"link", "add", ns.host_veth, "type", "veth", "peer", "name",
+         ns.inner_veth},
+        {"link", "set", ns.inner_veth, "netns", ns.name},
+        {"link", "set", ns.host_veth, "master", bridge_, "up"},
+        {"-n", ns.name, "addr", "add", absl::StrCat(ns.address, "/24"), "dev",
+         ns.inner_veth},
+        {"-n", ns.name, "link", "set", ns.inner_veth, "up"},
+        {"-n", ns.name, "link", "set", "lo", "up"},
+    };
+    for (const std::vector<std::string>& step : steps) {
+      if (absl::Status s = RunIp(step, dir_).status(); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+NetnsLab::~NetnsLab() {
+  for (const Namespace& ns : namespaces_) {
+    DeleteNamespace(ns.name, dir_);
+    // Deleting the namespace destroys the inner end, and with it the pair;
+    // this covers a veth that never made it into the namespace.
+    RunIpQuietly({"link", "del", ns.host_veth}, dir_);
+  }
+  if (!bridge_.empty()) RunIpQuietly({"link", "del", bridge_}, dir_);
+}
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> NetnsLab::Start(
+    int i, const std::string& binary, const std::vector<std::string>& args,
+    const std::string& log_path) const {
+  if (access(binary.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(
+        binary, " is not an executable; add it to the test's data"));
+  }
+  std::vector<std::string> full = {"netns", "exec", namespaces_[i].name,
+                                   binary};
+  full.insert(full.end(), args.begin(), args.end());
+  return ChildProcess::Start(IpBinary(), full, log_path);
+}
+
+absl::Status NetnsLab::Cut(int i) {
+  return RunIp({"link", "set", namespaces_[i].host_veth, "down"}, dir_)
+      .status();
+}
+
+absl::Status NetnsLab::Heal(int i) {
+  return RunIp({"link", "set", namespaces_[i].host_veth, "up"}, dir_).status();
+}
+
+}  // namespace slotcache::testing
