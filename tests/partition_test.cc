@@ -114,21 +114,13 @@ class PartitionTest : public ::testing::Test {
 
   // Node i listens on namespace i's address, in AZ az-a/az-b/az-c.
   void StartNode(int i) {
-    const std::string name = absl::StrCat("node-", i);
-    const std::string address_file = absl::StrCat(dir_, "/", name, ".addr");
-    auto process = lab_->Start(
+    absl::StatusOr<ServerProcess> node = lab_->StartServer(
         i, RunfilePath("node/slotcache-node"),
-        {absl::StrCat("--listen=", lab_->address(i), ":0"),
-         "--address_file=" + address_file,
-         "--coordinator=" + coordinator_address_,
+        {"--coordinator=" + coordinator_address_,
          absl::StrCat("--az=az-", std::string(1, static_cast<char>('a' + i))),
-         absl::StrCat("--data_dir=", dir_, "/", name, "-data")},
-        absl::StrCat(dir_, "/", name, ".log"));
-    ASSERT_TRUE(process.ok()) << process.status();
-    nodes_.push_back(std::move(*process));
-    absl::StatusOr<std::string> address =
-        WaitForAddressFile(address_file, *nodes_.back(), absl::Seconds(30));
-    ASSERT_TRUE(address.ok()) << address.status();
+         absl::StrCat("--data_dir=", dir_, "/node-", i, "-data")});
+    ASSERT_TRUE(node.ok()) << node.status();
+    nodes_.push_back(std::move(*node));
   }
 
   // Runs slotctl against the coordinator; its exit code (-1 when it could
@@ -206,7 +198,7 @@ class PartitionTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<ChildProcess> coordinator_;
   std::string coordinator_address_;
-  std::vector<std::unique_ptr<ChildProcess>> nodes_;
+  std::vector<ServerProcess> nodes_;
   std::unique_ptr<ChildProcess> writer_;
 };
 

@@ -219,6 +219,23 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> NetnsLab::Start(
   return ChildProcess::Start(IpBinary(), full, log_path);
 }
 
+absl::StatusOr<ServerProcess> NetnsLab::StartServer(
+    int i, const std::string& binary, const std::vector<std::string>& args,
+    absl::Duration timeout) const {
+  const std::string dir = NewTempDir("server");
+  const std::string address_file = absl::StrCat(dir, "/address");
+  std::vector<std::string> full = args;
+  full.push_back(absl::StrCat("--listen=", namespaces_[i].address, ":0"));
+  full.push_back(absl::StrCat("--address_file=", address_file));
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      Start(i, binary, full, absl::StrCat(dir, "/log"));
+  if (!process.ok()) return process.status();
+  absl::StatusOr<std::string> address =
+      WaitForAddressFile(address_file, **process, timeout);
+  if (!address.ok()) return address.status();
+  return ServerProcess{std::move(*process), *address};
+}
+
 absl::Status NetnsLab::Cut(int i) {
   return RunIp({"link", "set", namespaces_[i].host_veth, "down"}, dir_)
       .status();

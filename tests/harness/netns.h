@@ -69,6 +69,12 @@ class NetnsLab {
       int i, const std::string& binary, const std::vector<std::string>& args,
       const std::string& log_path) const;
 
+  // A slotcache server inside namespace i, started like StartServer() in
+  // process.h but listening on address(i) port 0.
+  absl::StatusOr<ServerProcess> StartServer(
+      int i, const std::string& binary, const std::vector<std::string>& args,
+      absl::Duration timeout = absl::Seconds(30)) const;
+
   absl::Status Cut(int i);
   absl::Status Heal(int i);
 
