@@ -9,8 +9,10 @@
 // inside its namespace, the only place that can still reach it.
 //
 // Skipped (with the reason) unless run as root with `ip netns` available.
-#include <fstream>
-#include <sstream>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,7 @@ namespace {
 
 // The coordinator's defaults, spelled out because the assertions use them.
 constexpr absl::Duration kPrimaryLease = absl::Seconds(1);
-constexpr char kCoordinatorTimings[][32] = {
+const char* const kCoordinatorTimings[] = {
     "--heartbeat_interval=200ms", "--node_timeout=1s", "--primary_lease=1s"};
 // Slack for a loaded machine (4 builders on 2 cores) on top of the lease:
 // one write attempt (200 ms deadline) plus scheduling delays.

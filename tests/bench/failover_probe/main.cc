@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/process.h"
+#include "common/slot.h"
 #include "tests/bench/failover_probe/probe.h"
 
 ABSL_FLAG(std::string, system, "",
@@ -88,7 +89,6 @@ int main(int argc, char** argv) {
   if (kill_pid <= 0) return Usage("--kill_pid must name the primary's pid");
   if (absl::GetFlag(FLAGS_keys) < 1) return Usage("--keys must be >= 1");
 
-  const absl::Time connect_deadline = absl::Now() + absl::Seconds(10);
   std::unique_ptr<sb::KeyWriter> writer;
   if (system == "slotcache") {
     slotcache::ClientOptions options;
@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
   } else {
     auto client = std::make_unique<sb::RespClusterClient>(
         seeds, slotcache::RetryPolicy());
-    if (absl::Status s = client->Connect(connect_deadline); !s.ok()) {
+    if (absl::Status s = client->Connect(absl::Now() + absl::Seconds(10));
+        !s.ok()) {
       std::cerr << "failover_probe: " << s.message() << "\n";
       return 1;
     }
