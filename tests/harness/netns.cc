@@ -76,22 +76,49 @@ void DeleteNamespace(const std::string& name, const std::string& dir) {
   RunIpQuietly({"netns", "del", name}, dir);
 }
 
-// Removes namespaces (and their bridge) of earlier runs of `test_name`
-// whose process is gone: "sc-<test>-<pid>-<i>".
+// True when `pid` is not this process and no process has it: what a lab
+// named after it left behind is garbage.
+bool IsDeadPid(pid_t pid) {
+  return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// The pid in a name "<prefix><pid><rest>", or 0.
+pid_t PidIn(absl::string_view name, absl::string_view prefix) {
+  if (!absl::ConsumePrefix(&name, prefix)) return 0;
+  const size_t digits = name.find_first_not_of("0123456789");
+  pid_t pid = 0;
+  return absl::SimpleAtoi(name.substr(0, digits), &pid) ? pid : 0;
+}
+
+// Removes what crashed earlier runs left: the namespaces of `test_name`
+// ("sc-<test>-<pid>-<i>", killing what still runs in them), then any
+// lab's bridge ("scb<pid>") or veth ("scv<pid>n<i>") whose pid is gone —
+// those names carry no test name, but a dead process's lab is garbage
+// whoever made it, and its bridge would keep its subnet taken.
 void SweepLeftovers(const std::string& test_name, const std::string& dir) {
-  absl::StatusOr<std::string> list = RunIp({"netns", "list"}, dir);
-  if (!list.ok()) return;
-  const std::string prefix = NamespacePrefix(test_name);
-  for (absl::string_view line : absl::StrSplit(*list, '\n')) {
-    absl::string_view name = line.substr(0, line.find(' '));
-    if (!absl::ConsumePrefix(&name, prefix)) continue;
-    std::vector<std::string> parts = absl::StrSplit(name, '-');
-    pid_t pid = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid)) continue;
-    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
-    DeleteNamespace(absl::StrCat(prefix, name), dir);
-    RunIpQuietly({"link", "del", absl::StrCat("scv", pid, "n", parts[1])}, dir);
-    RunIpQuietly({"link", "del", absl::StrCat("scb", pid)}, dir);
+  if (absl::StatusOr<std::string> list = RunIp({"netns", "list"}, dir);
+      list.ok()) {
+    const std::string prefix = NamespacePrefix(test_name);
+    for (absl::string_view line : absl::StrSplit(*list, '\n')) {
+      const absl::string_view name = line.substr(0, line.find(' '));
+      const pid_t pid = PidIn(name, prefix);
+      if (pid > 0 && IsDeadPid(pid)) DeleteNamespace(std::string(name), dir);
+    }
+  }
+  // "7: scb123: <BROADCAST,..." / "9: scv123n0@if8: <...".
+  if (absl::StatusOr<std::string> links = RunIp({"-o", "link", "show"}, dir);
+      links.ok()) {
+    for (absl::string_view line : absl::StrSplit(*links, '\n')) {
+      std::vector<absl::string_view> fields =
+          absl::StrSplit(line, absl::MaxSplits(": ", 2));
+      if (fields.size() < 2) continue;
+      const absl::string_view name = fields[1].substr(0, fields[1].find('@'));
+      pid_t pid = PidIn(name, "scb");
+      if (pid == 0) pid = PidIn(name, "scv");
+      if (pid > 0 && IsDeadPid(pid)) {
+        RunIpQuietly({"link", "del", std::string(name)}, dir);
+      }
+    }
   }
 }
 
