@@ -122,20 +122,27 @@ absl::StatusOr<ServerProcess> StartServer(const std::string& binary,
       ChildProcess::Start(binary, full_args, absl::StrCat(dir, "/log"));
   if (!process.ok()) return process.status();
 
-  ServerProcess server;
-  server.process = std::move(*process);
+  absl::StatusOr<std::string> address =
+      WaitForAddressFile(address_file, **process, timeout);
+  if (!address.ok()) return address.status();
+  return ServerProcess{std::move(*process), *address};
+}
+
+absl::StatusOr<std::string> WaitForAddressFile(const std::string& address_file,
+                                               const ChildProcess& process,
+                                               absl::Duration timeout) {
+  std::string address;
   absl::Status ready = PollUntil(
       [&] {
         std::ifstream in(address_file);
-        return static_cast<bool>(std::getline(in, server.address)) &&
-               !server.address.empty();
+        return static_cast<bool>(std::getline(in, address)) && !address.empty();
       },
-      timeout, absl::StrCat(binary, " to announce its address"));
+      timeout, absl::StrCat(address_file, " to hold the server's address"));
   if (!ready.ok()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        ready.message(), "; its log says:\n", server.process->ReadLog()));
+    return absl::DeadlineExceededError(
+        absl::StrCat(ready.message(), "; its log says:\n", process.ReadLog()));
   }
-  return server;
+  return address;
 }
 
 std::string RunfilePath(const std::string& workspace_path) {

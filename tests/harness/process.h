@@ -60,6 +60,13 @@ struct ServerProcess {
   std::string address;
 };
 
+// Waits up to `timeout` until `process` (a server started with
+// --address_file=`address_file`) has written its bound address there;
+// DEADLINE_EXCEEDED quoting the process's log otherwise.
+absl::StatusOr<std::string> WaitForAddressFile(const std::string& address_file,
+                                               const ChildProcess& process,
+                                               absl::Duration timeout);
+
 // Starts `binary` (a path from RunfilePath) with `args` plus the listen and
 // address-file flags, and waits up to `timeout` for the address.
 absl::StatusOr<ServerProcess> StartServer(
