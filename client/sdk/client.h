@@ -56,6 +56,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/sdk/alarms.h"
 #include "client/sdk/node_channel.h"
 #include "client/sdk/retry.h"
 #include "client/sdk/routing.h"
@@ -221,7 +222,6 @@ class Client {
 
  private:
   struct Op;
-  class Timer;
 
   explicit Client(const ClientOptions& options);
 
@@ -250,7 +250,8 @@ class Client {
   // Constant after construction.
   const ClientOptions options_;
   std::shared_ptr<ClusterMapSource> map_source_;
-  std::unique_ptr<Timer> timer_;
+  // Retries waiting out their backoff.
+  std::unique_ptr<AlarmSet> retry_alarms_;
 
   mutable StatsCounters stats_;
 
