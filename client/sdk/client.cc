@@ -116,6 +116,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   if (!fetched.ok()) return fetched.status();
   client->InstallTable(
       RoutingTable::FromClusterMap(fetched->map, fetched->fallback_address));
+  Client* watcher = client.get();
+  client->map_watch_ = client->map_source_->StartWatch(
+      fetched->map.version(), [watcher](ClusterMapSource::Result watched) {
+        watcher->InstallWatchedMap(watched);
+      });
   return client;
 }
 
@@ -127,6 +132,8 @@ Client::Client(const ClientOptions& options)
       retry_alarms_(std::make_unique<AlarmSet>()) {}
 
 Client::~Client() {
+  // First: the watch calls back into the client until it is gone.
+  map_watch_.reset();
   {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
@@ -153,6 +160,17 @@ Client::~Client() {
 void Client::InstallTable(std::shared_ptr<const RoutingTable> table) {
   absl::MutexLock lock(&mu_);
   table_ = std::move(table);
+}
+
+void Client::InstallWatchedMap(const ClusterMapSource::Result& watched) {
+  std::shared_ptr<const RoutingTable> fresh =
+      RoutingTable::FromClusterMap(watched.map, watched.fallback_address);
+  absl::MutexLock lock(&mu_);
+  // Never back to an older map (a MOVED may have brought a newer one from
+  // a node first); an equal version is the map we already hold.
+  if (fresh->version() <= table_->version()) return;
+  table_ = std::move(fresh);
+  StatsCounters::Add(stats_.watched_maps);
 }
 
 std::shared_ptr<const RoutingTable> Client::routing() const {
