@@ -8,7 +8,9 @@
 //
 // What it does for every call:
 // - Routing: the key's hash slot (common/slot.h) picks the node from the
-//   cluster map, which the client learns from any seed (GetClusterMap).
+//   cluster map, which the client learns from any seed (GetClusterMap), or
+//   from the coordinator, which it then watches for newer maps
+//   (ClusterMapSource below).
 // - MOVED: the client patches its map (if the redirect's epoch is not
 //   older than what it holds), asks the redirecting node for its full map
 //   in the background, and resends; at most `max_redirects` times per call.
@@ -56,6 +58,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/sdk/alarms.h"
 #include "client/sdk/node_channel.h"
 #include "client/sdk/retry.h"
 #include "client/sdk/routing.h"
@@ -66,10 +69,12 @@
 namespace slotcache {
 
 // Where the client learns the cluster map from. The default (used when
-// ClientOptions::map_source is null) asks the seed nodes in turn. This is
-// the extension point for learning (and later watching) the map from the
-// coordinator instead: implement Fetch with CoordinatorService and pass it
-// in ClientOptions.
+// ClientOptions::map_source is null) asks the seed nodes in turn and
+// cannot watch: the client then learns of changes from MOVED and from
+// unreachable nodes. CoordinatorMapSource (client/sdk/
+// coordinator_map_source.h) asks the coordinator and watches it, so the
+// client switches to a new map (a failover's new primary) as soon as it is
+// published.
 class ClusterMapSource {
  public:
   virtual ~ClusterMapSource() = default;
@@ -80,6 +85,21 @@ class ClusterMapSource {
     std::string fallback_address;
   };
   virtual absl::StatusOr<Result> Fetch(absl::Duration timeout) = 0;
+
+  // A running watch. Destroying it stops the watch and waits until its
+  // callback is no longer running and will not run again.
+  class Watch {
+   public:
+    virtual ~Watch() = default;
+  };
+  using OnMap = std::function<void(Result)>;
+  // Calls `on_map` with every map newer than `after_version` the source
+  // learns of, from a background thread, one at a time, until the returned
+  // Watch is destroyed. nullptr (the default) when the source cannot watch.
+  virtual std::unique_ptr<Watch> StartWatch(uint64_t /*after_version*/,
+                                            OnMap /*on_map*/) {
+    return nullptr;
+  }
 };
 
 struct ClientOptions {
@@ -221,7 +241,6 @@ class Client {
 
  private:
   struct Op;
-  class Timer;
 
   explicit Client(const ClientOptions& options);
 
@@ -244,13 +263,19 @@ class Client {
   NodeChannel* ChannelFor(const std::string& address)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void InstallTable(std::shared_ptr<const RoutingTable> table);
+  // A map pushed by map_source_'s watch; installed only when newer than
+  // the one in use.
+  void InstallWatchedMap(const ClusterMapSource::Result& watched);
   // Background map fetch from `address` (one at a time).
   void RefreshFromAsync(const std::string& address);
 
   // Constant after construction.
   const ClientOptions options_;
   std::shared_ptr<ClusterMapSource> map_source_;
-  std::unique_ptr<Timer> timer_;
+  // Retries waiting out their backoff.
+  std::unique_ptr<AlarmSet> retry_alarms_;
+  // map_source_'s watch (null when it cannot watch); set once by Connect.
+  std::unique_ptr<ClusterMapSource::Watch> map_watch_;
 
   mutable StatsCounters stats_;
 

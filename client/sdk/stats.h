@@ -24,6 +24,8 @@ struct ClientStats {
   uint64_t retries = 0;
   // Cluster maps fetched and installed after startup.
   uint64_t map_refreshes = 0;
+  // Newer cluster maps pushed by a watching map source and installed.
+  uint64_t watched_maps = 0;
 };
 
 struct StatsCounters {
@@ -33,6 +35,7 @@ struct StatsCounters {
   std::atomic<uint64_t> ask_redirects{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> map_refreshes{0};
+  std::atomic<uint64_t> watched_maps{0};
 
   static void Add(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     counter.fetch_add(n, std::memory_order_relaxed);
@@ -45,6 +48,7 @@ struct StatsCounters {
     s.ask_redirects = ask_redirects.load(std::memory_order_relaxed);
     s.retries = retries.load(std::memory_order_relaxed);
     s.map_refreshes = map_refreshes.load(std::memory_order_relaxed);
+    s.watched_maps = watched_maps.load(std::memory_order_relaxed);
     return s;
   }
 };

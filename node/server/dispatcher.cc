@@ -110,7 +110,8 @@ absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
   // 5. Routing.
   const Access access =
       (spec->flags & kWrite) != 0 ? Access::kWrite : Access::kRead;
-  absl::Status routed = absl::OkStatus();  // Keyless: PING, ECHO.
+  // Neither keys nor kNodeWide: the command may run on any node.
+  absl::Status routed = absl::OkStatus();
   if (!keys.empty()) {
     routed = view.RouteSlot(slot, access);
   } else if ((spec->flags & kNodeWide) != 0) {
