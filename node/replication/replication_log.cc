@@ -1,6 +1,7 @@
 #include "node/replication/replication_log.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <utility>
 
@@ -16,9 +17,9 @@ namespace {
 // tiny entries from being counted as free.
 constexpr uint64_t kEntryOverheadBytes = 96;
 
-// A staging shard this full is drained by its writer, if no reader holds
-// mu_ at the moment (TryLock): staged entries stay bounded even when no
-// replica reads for a while, and writers still never wait for a reader.
+// A staging shard this full is drained by its writer (taking mu_ once per
+// this many writes), so staged entries stay bounded even when no replica
+// reads for a while.
 constexpr size_t kWriterDrainEntries = 4096;
 
 uint64_t EntryBytes(const v1::LogEntry& entry) {
@@ -103,16 +104,24 @@ void ReplicationLog::Stage(uint32_t shard, v1::LogEntry entry) {
     s.entries.push_back(Entry{options_.clock->Now(), bytes, std::move(entry)});
     staged = s.entries.size();
   }
-  // A reader counts itself in waiters_ before it drains (under mu_), so
-  // either its drain sees this entry or this load sees the reader, and the
-  // signal below (under mu_) cannot slip between its drain and its wait.
+  // A reader counts itself in waiters_ and notes the bell's count before
+  // it drains, so either its drain sees this entry or this load sees the
+  // reader and the ring below wakes it (see WaitForEntriesAfter).
   if (waiters_.load() > 0) {
-    absl::MutexLock lock(&mu_);
-    appended_.SignalAll();
-  } else if (staged >= kWriterDrainEntries && mu_.TryLock()) {
+    Ring();
+  } else if (staged >= kWriterDrainEntries) {
+    MutexLock lock(&mu_);
     DrainLocked();
-    mu_.Unlock();
   }
+}
+
+void ReplicationLog::Ring() {
+  if (waiters_.load() == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(bell_mu_);
+    ++rings_;
+  }
+  bell_.notify_all();
 }
 
 // ---- The reader side ----
@@ -144,7 +153,7 @@ void ReplicationLog::DrainLocked() {
   pending_.erase(pending_.begin(), pending_.begin() + i);
   if (end_ != old_end) {
     TrimLocked();
-    appended_.SignalAll();
+    Ring();
   }
 }
 
@@ -162,14 +171,14 @@ uint64_t ReplicationLog::EndLocked() const {
 }
 
 std::string ReplicationLog::replication_id() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return id_;
 }
 
 uint64_t ReplicationLog::end_offset() {
   // No replica ever connected: no lock, nothing to drain.
   if (!backlog_enabled_.load()) return reserved_.load();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   DrainLocked();
   return EndLocked();
 }
@@ -177,7 +186,7 @@ uint64_t ReplicationLog::end_offset() {
 uint64_t ReplicationLog::reserved_offset() const { return reserved_.load(); }
 
 void ReplicationLog::EnableBacklog() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   EnableBacklogLocked();
 }
 
@@ -189,7 +198,7 @@ void ReplicationLog::EnableBacklogLocked() {
 }
 
 bool ReplicationLog::CanContinueFrom(const std::string& id, uint64_t offset) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!backlog_enabled_.load() || id.empty() || offset == 0) return false;
   DrainLocked();
   const bool same_history =
@@ -200,7 +209,7 @@ bool ReplicationLog::CanContinueFrom(const std::string& id, uint64_t offset) {
 }
 
 bool ReplicationLog::Retains(uint64_t offset) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   DrainLocked();
   const uint64_t end = EndLocked();
   if (offset >= end) return offset == end;
@@ -209,7 +218,7 @@ bool ReplicationLog::Retains(uint64_t offset) {
 
 absl::Status ReplicationLog::ReadAfter(uint64_t offset, uint64_t max_bytes,
                                        v1::LogEntries* out) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   DrainLocked();
   const uint64_t end = EndLocked();
   if (offset >= end) return absl::OkStatus();
@@ -231,7 +240,7 @@ absl::Status ReplicationLog::ReadAfter(uint64_t offset, uint64_t max_bytes,
 }
 
 absl::optional<absl::Time> ReplicationLog::AppendTime(uint64_t offset) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   DrainLocked();
   if (backlog_.empty() || offset < backlog_.front().entry.offset() ||
       offset > end_) {
@@ -242,23 +251,44 @@ absl::optional<absl::Time> ReplicationLog::AppendTime(uint64_t offset) {
 
 uint64_t ReplicationLog::WaitForEntriesAfter(uint64_t offset,
                                              absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   waiters_.fetch_add(1);  // Before the drain: see Stage.
-  const uint64_t generation = wake_generation_;
-  const absl::Time deadline = absl::Now() + timeout;
+  uint64_t wakes;
+  {
+    std::lock_guard<std::mutex> bell(bell_mu_);
+    wakes = wakes_;
+  }
+  uint64_t end;
   for (;;) {
-    DrainLocked();
-    if (EndLocked() > offset || wake_generation_ != generation) break;
-    if (appended_.WaitWithDeadline(&mu_, deadline)) break;
+    uint64_t rings;
+    {
+      std::lock_guard<std::mutex> bell(bell_mu_);
+      rings = rings_;
+    }
+    {
+      MutexLock lock(&mu_);
+      DrainLocked();
+      end = EndLocked();
+    }
+    if (end > offset) break;
+    // A ring after `rings` was noted (a push this drain may have missed)
+    // ends the wait at once.
+    std::unique_lock<std::mutex> bell(bell_mu_);
+    const bool rung = bell_.wait_until(
+        bell, deadline, [&] { return rings_ != rings || wakes_ != wakes; });
+    if (!rung || wakes_ != wakes) break;
   }
   waiters_.fetch_sub(1);
-  return EndLocked();
+  return end;
 }
 
 void ReplicationLog::Wake() {
-  absl::MutexLock lock(&mu_);
-  ++wake_generation_;
-  appended_.SignalAll();
+  {
+    std::lock_guard<std::mutex> lock(bell_mu_);
+    ++wakes_;
+  }
+  bell_.notify_all();
 }
 
 // ---- Replica side ----
@@ -275,7 +305,7 @@ void ReplicationLog::ClearStaging() {
 }
 
 void ReplicationLog::ResetHistory(const std::string& id, uint64_t offset) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   // Local changes staged before belong to the old history.
   ClearStaging();
   id_ = id;
@@ -287,11 +317,11 @@ void ReplicationLog::ResetHistory(const std::string& id, uint64_t offset) {
   pending_.clear();
   backlog_.clear();
   backlog_bytes_ = 0;
-  appended_.SignalAll();
+  Ring();
 }
 
 absl::Status ReplicationLog::AppendApplied(const v1::LogEntry& entry) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   EnableBacklogLocked();
   if (entry.offset() != end_ + 1) {
     return absl::DataLossError(absl::StrCat(
@@ -306,12 +336,12 @@ absl::Status ReplicationLog::AppendApplied(const v1::LogEntry& entry) {
   backlog_.push_back(Entry{options_.clock->Now(), bytes, entry});
   backlog_bytes_ += bytes;
   TrimLocked();
-  appended_.SignalAll();
+  Ring();
   return absl::OkStatus();
 }
 
 void ReplicationLog::StartNewHistory() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   DrainLocked();
   previous_id_ = id_;
   previous_end_ = EndLocked();

@@ -36,14 +36,15 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "common/clock.h"
@@ -165,6 +166,8 @@ class ReplicationLog final : public storage::ChangeListener {
   // Moves staged entries into pending_ and the contiguous ones on into
   // the backlog; wakes waiting readers when the end moved.
   void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes WaitForEntriesAfter callers, if there are any.
+  void Ring();
   void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The end readers may see: the contiguous end, or with the backlog off
   // (nothing to read) the counter.
@@ -187,8 +190,9 @@ class ReplicationLog final : public storage::ChangeListener {
   std::array<StagingShard, kStagingShards> staging_;
 
   // ---- The ordered history, behind mu_ (readers only) ----
-  mutable absl::Mutex mu_;
-  absl::CondVar appended_;
+  // slotcache::Mutex (TSAN-visible) cannot be waited on, so readers block
+  // on the separate bell below.
+  mutable Mutex mu_;
   std::string id_ ABSL_GUARDED_BY(mu_);
   // The history this log continued from at a promotion, valid up to
   // previous_end_ (empty when none).
@@ -202,7 +206,12 @@ class ReplicationLog final : public storage::ChangeListener {
   std::vector<Entry> pending_ ABSL_GUARDED_BY(mu_);
   std::deque<Entry> backlog_ ABSL_GUARDED_BY(mu_);
   uint64_t backlog_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t wake_generation_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // ---- The bell readers wait on (std:: types: waits TSAN can see) ----
+  std::mutex bell_mu_;
+  std::condition_variable bell_;
+  uint64_t rings_ = 0;  // Guarded by bell_mu_; bumped by Ring().
+  uint64_t wakes_ = 0;  // Guarded by bell_mu_; bumped by Wake().
 };
 
 // A fresh random replication id (40 hex characters, as in Redis).

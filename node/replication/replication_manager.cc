@@ -48,7 +48,6 @@ ReplicationManager::ReplicationManager(ReplicationLog* log,
                                        storage::Store* store,
                                        ClusterState* cluster, Clock* clock)
     : log_(log),
-      store_(store),
       cluster_(cluster),
       clock_(clock),
       tracker_(clock),

@@ -68,7 +68,6 @@ class ReplicationManager final : public ReplicaAckWaiter {
 
   // Constant after construction.
   ReplicationLog* const log_;
-  storage::Store* const store_;
   ClusterState* const cluster_;
   Clock* const clock_;
 

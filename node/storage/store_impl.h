@@ -183,7 +183,7 @@ class Store::Impl {
   // A new, empty hash under `key` (absent), inserted; returns it.
   Entry* InsertHash(const Loc& loc, absl::string_view key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
-  // Frees every key; the caller holds every stripe.
+  // Frees every key; the caller holds every stripe (or is the destructor).
   void ClearAllLocked() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Frees every key of the slot at `loc`; returns how many.
   int64_t ClearTableLocked(const Loc& loc)
@@ -237,9 +237,9 @@ class Store::Impl {
                        int64_t now_ms,
                        absl::FunctionRef<void(const Entry*)> visit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
-  // Frees every key, holding every stripe; with `report`, tells the
-  // listener (OnFlushAll) before letting go.
-  void FlushAll(bool report);
+  // Frees every key, holding every stripe, and tells the listener
+  // (OnFlushAll) before letting go.
+  void FlushAll();
 
   // ---- Active expiry (store_expiry.cc) ----
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/slot.h"
 #include "gtest/gtest.h"
 #include "node/storage/store.h"
@@ -51,25 +51,25 @@ class RecordingListener : public ChangeListener {
       }
       c.expire_at = state->expire_at();
     }
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     changes_.push_back(std::move(c));
   }
   void OnFlushAll() override {
     Change c;
     c.flush = true;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     changes_.push_back(std::move(c));
   }
   // The calls since the last Take.
   std::vector<Change> Take() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     std::vector<Change> out;
     out.swap(changes_);
     return out;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;  // TSAN-visible: the store calls from many threads.
   std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -46,7 +46,7 @@ uint64_t Store::Impl::CollectSlot(const Loc& loc, uint64_t from, size_t count,
   return found[n - 1].first + 1;  // < 2^50: found[n] is larger.
 }
 
-void Store::Impl::FlushAll(bool report) {
+void Store::Impl::FlushAll() {
   // Every stripe, in ascending order (as MSET locks its subset): no keyed
   // write can land between the clearing and the report, so the listener
   // sees the flush ordered against every key's changes.
@@ -54,7 +54,7 @@ void Store::Impl::FlushAll(bool report) {
   for (uint32_t s = 0; s < kNumStripes; ++s) all[s] = s;
   LockStripes(all);
   ClearAllLocked();
-  if (report && options_.listener != nullptr) options_.listener->OnFlushAll();
+  if (options_.listener != nullptr) options_.listener->OnFlushAll();
   UnlockStripes(all);
 }
 
@@ -73,7 +73,7 @@ int64_t Store::DbSize() const {
   return n;
 }
 
-void Store::FlushAll() { impl_->FlushAll(/*report=*/true); }
+void Store::FlushAll() { impl_->FlushAll(); }
 
 absl::optional<std::string> Store::RandomKey() {
   const int64_t now = impl_->NowMs();
