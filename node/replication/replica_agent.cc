@@ -8,31 +8,10 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "common/status.h"
+#include "node/replication/log_entry.h"
 #include "proto/replication.grpc.pb.h"
 
 namespace slotcache::node {
-namespace {
-
-storage::KeyRecord FromProto(const v1::KeyRecord& r) {
-  storage::KeyRecord out;
-  out.key = r.key();
-  if (r.type() == v1::HASH) {
-    out.type = storage::ValueType::kHash;
-    for (const v1::HashField& f : r.hash_fields()) {
-      out.fields.emplace_back(f.field(), f.value());
-    }
-  } else {
-    out.type = storage::ValueType::kString;
-    out.value = r.string_value();
-  }
-  if (r.expire_at_unix_ms() > 0) {
-    out.expire_at = absl::FromUnixMillis(r.expire_at_unix_ms());
-  }
-  return out;
-}
-
-}  // namespace
-
 ReplicaAgent::ReplicaAgent(ReplicaAgentOptions options, ReplicationLog* log,
                            storage::Store* store)
     : options_(std::move(options)),
@@ -174,6 +153,8 @@ void ReplicaAgent::NoteApplied(uint64_t primary_offset) {
 }
 
 absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
+  // What this thread changes in the store is recorded by AppendApplied.
+  const ReplicationLog::ApplyingScope applying;
   switch (message.kind_case()) {
     case v1::PrimaryMessage::kFullSyncBegin: {
       const v1::FullSyncBegin& begin = message.full_sync_begin();
@@ -192,7 +173,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
     }
     case v1::PrimaryMessage::kSnapshotChunk:
       for (const v1::KeyRecord& r : message.snapshot_chunk().records()) {
-        if (absl::Status s = store_->Restore(FromProto(r)); !s.ok()) {
+        if (absl::Status s = store_->Restore(KeyRecordFromProto(r)); !s.ok()) {
           return s;
         }
       }
@@ -220,8 +201,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
     case v1::PrimaryMessage::kEntries:
       for (const v1::LogEntry& entry : message.entries().entries()) {
         if (entry.offset() <= log_->end_offset()) continue;  // Seen.
-        if (absl::Status s = ApplyLogCommand(entry.command(), store_);
-            !s.ok()) {
+        if (absl::Status s = ApplyLogEntry(entry, store_); !s.ok()) {
           return s;
         }
         if (absl::Status s = log_->AppendApplied(entry); !s.ok()) return s;

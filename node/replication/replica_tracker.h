@@ -20,9 +20,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/mutex.h"
+#include "common/stop_signal.h"
 
 namespace slotcache::node {
 
@@ -73,18 +74,20 @@ class ReplicaTracker {
   int CountAckedLocked(uint64_t offset) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TimerLoop();
-  // The timer has something to do: a WAIT is pending, or it must stop.
-  bool TimerWakeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || !waiters_.empty();
-  }
+  // Runs the callbacks of the waiters whose deadline passed (all of them
+  // with `all`); returns whether any waiter is left.
+  bool ExpireWaiters(bool all);
 
   Clock* const clock_;
 
-  mutable absl::Mutex mu_;
+  // TSAN-visible (the timer thread and RPC threads share everything here).
+  mutable Mutex mu_;
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, Replica> replicas_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The timer's sleep; WaitForAcks wakes it when a WAIT arrives.
+  StopSignal timer_stop_;
   std::thread timer_;
 };
 

@@ -1,5 +1,7 @@
 #include "node/replication/replica_tracker.h"
 
+#include <atomic>
+
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
@@ -28,7 +30,7 @@ TEST(ReplicaTrackerTest, WaiterReportsPartialCountAtTimeout) {
   const uint64_t a = tracker.Add("a", "peer-a", false);
   tracker.Ack(a, 5);
   absl::Notification done;
-  int got = -1;
+  std::atomic<int> got{-1};  // Set on the timer thread.
   tracker.WaitForAcks(5, 2, absl::Milliseconds(20), [&](int n) {
     got = n;
     done.Notify();

@@ -28,7 +28,6 @@
 #include "absl/time/clock.h"
 #include "common/process.h"
 #include "common/rpc.h"
-#include "node/commands/command_table.h"
 #include "node/commands/executor.h"
 #include "node/replication/replica_agent.h"
 #include "node/replication/replica_tracker.h"
@@ -70,7 +69,6 @@ int Run() {
   storage::StoreOptions primary_options;
   primary_options.listener = &primary_log;
   storage::Store primary(primary_options);
-  primary_log.AttachStore(&primary);
   CommandExecutor executor(&primary);
   ReplicaTracker tracker;
   ReplicationServiceImpl service(&primary_log, &primary, &tracker);
@@ -116,7 +114,6 @@ int Run() {
   }
 
   // ---- 2. Streaming ----
-  const CommandSpec* set = FindCommand("SET");
   std::atomic<uint64_t> written_bytes{0};
   start = absl::Now();
   std::vector<std::thread> threads;
@@ -131,8 +128,7 @@ int Run() {
       for (int64_t i = t; i < ops; i += writers) {
         command.set_args(0, absl::StrCat("stream:", i));
         reply.Clear();
-        primary_log.ObserveWrite(*set, command, reply,
-                                 [&] { executor.Execute(command, &reply); });
+        executor.Execute(command, &reply);  // The store tells the log.
         bytes += command.args(0).size() + value.size();
       }
       written_bytes += bytes;

@@ -1,45 +1,34 @@
 #include "node/replication/replication_log.h"
 
+#include <algorithm>
+#include <chrono>
+#include <iterator>
 #include <utility>
-#include <vector>
 
 #include "absl/random/random.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/status.h"
+#include "node/replication/log_entry.h"
 
 namespace slotcache::node {
 namespace {
 
-// Bytes an entry costs in the backlog beyond its arguments (the Entry and
-// Command objects, string headers). An estimate; it keeps a flood of tiny
-// entries from being counted as free.
+// Bytes an entry costs in the backlog beyond its encoded size (the Entry
+// and message objects, string headers). An estimate; it keeps a flood of
+// tiny entries from being counted as free.
 constexpr uint64_t kEntryOverheadBytes = 96;
 
-uint64_t CommandBytes(const v1::Command& command) {
-  uint64_t bytes = kEntryOverheadBytes + command.name().size();
-  for (const std::string& arg : command.args()) bytes += arg.size() + 32;
-  return bytes;
+// A staging shard this full is drained by its writer (taking mu_ once per
+// this many writes), so staged entries stay bounded even when no replica
+// reads for a while.
+constexpr size_t kWriterDrainEntries = 4096;
+
+uint64_t EntryBytes(const v1::LogEntry& entry) {
+  return kEntryOverheadBytes + entry.ByteSizeLong();
 }
 
-absl::Status BadEntry(const v1::Command& command, absl::string_view why) {
-  return InvalidInputError(absl::StrCat(
-      "replication entry '", command.name(), "' with ", command.args_size(),
-      " arguments is malformed (", why,
-      "); the primary and this replica disagree on the log format: run the "
-      "same slotcache version on both"));
-}
-
-absl::Status ParseExpiry(const v1::Command& command, absl::string_view text,
-                         storage::KeyRecord* record) {
-  int64_t ms = 0;
-  if (!absl::SimpleAtoi(text, &ms) || ms < 0) {
-    return BadEntry(command, "bad expiry time");
-  }
-  if (ms > 0) record->expire_at = absl::FromUnixMillis(ms);
-  return absl::OkStatus();
-}
+// Set by ReplicationLog::ApplyingScope on the thread applying a primary's
+// entries.
+thread_local bool applying_replicated = false;
 
 }  // namespace
 
@@ -53,159 +42,119 @@ std::string NewReplicationId() {
   return id;
 }
 
-v1::Command StateCommand(absl::string_view key,
-                         const storage::KeyRecord* record) {
-  v1::Command command;
-  if (record == nullptr) {
-    command.set_name("DEL");
-    command.add_args(key.data(), key.size());
-    return command;
-  }
-  const int64_t expire_ms = record->expire_at.has_value()
-                                ? absl::ToUnixMillis(*record->expire_at)
-                                : 0;
-  if (record->type == storage::ValueType::kString) {
-    command.set_name("SET");
-    command.add_args(key.data(), key.size());
-    command.add_args(record->value);
-    if (expire_ms > 0) {
-      command.add_args("PXAT");
-      command.add_args(absl::StrCat(expire_ms));
-    }
-    return command;
-  }
-  command.set_name("HRESTORE");
-  command.add_args(key.data(), key.size());
-  command.add_args(absl::StrCat(expire_ms));
-  for (const auto& [field, value] : record->fields) {
-    command.add_args(field);
-    command.add_args(value);
-  }
-  return command;
-}
-
-absl::Status ApplyLogCommand(const v1::Command& command,
-                             storage::Store* store) {
-  const std::string& name = command.name();
-  const int argc = command.args_size();
-  if (name == "DEL") {
-    if (argc != 1) return BadEntry(command, "DEL takes one key");
-    store->Del(command.args(0));
-    return absl::OkStatus();
-  }
-  if (name == "FLUSHALL") {
-    store->FlushAll();
-    return absl::OkStatus();
-  }
-  // SET and HRESTORE replace the key whole, through Restore: unlike a SET
-  // command it keeps a key whose expiry already passed on this replica's
-  // clock (it reads as missing until the primary's DEL arrives), so the
-  // replica never decides anything by its own clock.
-  storage::KeyRecord record;
-  if (name == "SET") {
-    if (argc != 2 && !(argc == 4 && command.args(2) == "PXAT")) {
-      return BadEntry(command, "expected SET key value [PXAT unix_ms]");
-    }
-    record.key = command.args(0);
-    record.type = storage::ValueType::kString;
-    record.value = command.args(1);
-    if (argc == 4) {
-      if (absl::Status s = ParseExpiry(command, command.args(3), &record);
-          !s.ok()) {
-        return s;
-      }
-    }
-  } else if (name == "HRESTORE") {
-    if (argc < 4 || argc % 2 != 0) {
-      return BadEntry(command,
-                      "expected HRESTORE key expire_unix_ms field value...");
-    }
-    record.key = command.args(0);
-    record.type = storage::ValueType::kHash;
-    if (absl::Status s = ParseExpiry(command, command.args(1), &record);
-        !s.ok()) {
-      return s;
-    }
-    for (int i = 2; i < argc; i += 2) {
-      record.fields.emplace_back(command.args(i), command.args(i + 1));
-    }
-  } else {
-    return BadEntry(command, "unknown entry kind");
-  }
-  return store->Restore(record);
-}
-
 ReplicationLog::ReplicationLog(ReplicationLogOptions options)
     : options_(options), id_(NewReplicationId()) {}
 
-void ReplicationLog::AttachStore(storage::Store* store) { store_ = store; }
+// ---- The write path ----
+//
+// Why no gap is ever left unfilled (every offset a reader waits for is
+// eventually staged or below start_):
+//
+// A writer does   (W1) o = reserved_.fetch_add(1) + 1;  (W2) read
+// backlog_enabled_; and stages o only if W2 saw true. EnableBacklogLocked
+// does   (E1) backlog_enabled_ = true;  (E2) start_ = end_ =
+// reserved_.load().   All four are seq_cst, so they fall in one total
+// order consistent with program order. If W2 read false, W2 precedes E1,
+// so W1 < W2 < E1 < E2 and E2 reads a counter that already includes o:
+// o <= start_, an offset readers never wait for. Conversely every o >
+// start_ was reserved after E2 (else E2 would have counted it), hence its
+// W2 follows E1 and reads true: it is staged. Entries that were staged
+// with o <= start_ (W2 read true though W1 preceded E2) are dropped by the
+// drain. The staging push happens before the writer releases its stripe
+// lock, and a drain only moves the contiguous prefix, so a reader never
+// sees offset o + 1 before o.
 
-void ReplicationLog::ObserveWrite(const CommandSpec& spec,
-                                  const v1::Command& command,
-                                  const v1::Reply& reply,
-                                  absl::FunctionRef<void()> execute) {
-  if (spec.first_key < 0) {
-    // Node-wide write (FLUSHALL): no keyed write may run meanwhile, so its
-    // entry splits the log into "before" and "after" exactly.
-    absl::MutexLock flush(&flush_mu_);
-    execute();
-    if (reply.has_error()) return;
-    v1::Command entry;
-    entry.set_name(std::string(spec.name));
-    absl::MutexLock lock(&mu_);
-    AppendLocked(std::move(entry));
-    return;
+absl::optional<uint64_t> ReplicationLog::Reserve() {
+  if (applying_replicated) return absl::nullopt;
+  const uint64_t offset = reserved_.fetch_add(1) + 1;  // W1 (seq_cst).
+  if (!backlog_enabled_.load()) return absl::nullopt;  // W2 (seq_cst).
+  return offset;
+}
+
+void ReplicationLog::OnKeyChanged(uint32_t slot, absl::string_view key,
+                                  const storage::KeyView* state,
+                                  storage::ChangeCause /*cause*/) {
+  const absl::optional<uint64_t> offset = Reserve();
+  if (!offset.has_value()) return;
+  v1::LogEntry entry;
+  entry.set_offset(*offset);
+  if (state != nullptr) {
+    KeyViewToProto(*state, entry.mutable_set());
+  } else {
+    entry.set_deleted_key(key.data(), key.size());
   }
-  absl::ReaderMutexLock flush(&flush_mu_);
-  execute();
-  // A failed command changed nothing (the executor's contract).
-  if (reply.has_error()) return;
-  std::vector<absl::string_view> keys = CommandKeys(spec, command);
+  Stage(slot % kStagingShards, std::move(entry));
+}
+
+void ReplicationLog::OnFlushAll() {
+  const absl::optional<uint64_t> offset = Reserve();
+  if (!offset.has_value()) return;
+  v1::LogEntry entry;
+  entry.set_offset(*offset);
+  entry.mutable_flush_all();
+  Stage(0, std::move(entry));
+}
+
+void ReplicationLog::Stage(uint32_t shard, v1::LogEntry entry) {
+  const uint64_t bytes = EntryBytes(entry);
+  StagingShard& s = staging_[shard];
+  size_t staged;
   {
-    // No replica yet: count the entries without reading the keys. Safe
-    // against a concurrent EnableBacklog: this write was applied before
-    // the backlog was enabled, so before any full sync's snapshot walk.
-    absl::MutexLock lock(&mu_);
-    if (!backlog_enabled_) {
-      end_offset_ += keys.size();
-      appended_.SignalAll();
-      return;
-    }
+    MutexLock lock(&s.mu);
+    s.entries.push_back(Entry{options_.clock->Now(), bytes, std::move(entry)});
+    staged = s.entries.size();
   }
-  for (absl::string_view key : keys) {
-    store_->WithRecord(key, [&](const storage::KeyRecord* record) {
-      AppendKeyState(key, record);
-    });
+  // A reader counts itself in waiters_ and notes the bell's count before
+  // it drains, so either its drain sees this entry or this load sees the
+  // reader and the ring below wakes it (see WaitForEntriesAfter).
+  if (waiters_.load() > 0) {
+    Ring();
+  } else if (staged >= kWriterDrainEntries) {
+    MutexLock lock(&mu_);
+    DrainLocked();
   }
 }
 
-void ReplicationLog::OnKeyRemoved(uint32_t /*slot*/, absl::string_view key,
-                                  storage::RemovalCause /*cause*/) {
-  AppendKeyState(key, nullptr);
-}
-
-void ReplicationLog::AppendKeyState(absl::string_view key,
-                                    const storage::KeyRecord* record) {
-  absl::MutexLock lock(&mu_);
-  if (!backlog_enabled_) {
-    // No replica yet: the offset advances, nothing is copied.
-    ++end_offset_;
-    appended_.SignalAll();
-    return;
+void ReplicationLog::Ring() {
+  if (waiters_.load() == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(bell_mu_);
+    ++rings_;
   }
-  AppendLocked(StateCommand(key, record));
+  bell_.notify_all();
 }
 
-void ReplicationLog::AppendLocked(v1::Command command) {
-  ++end_offset_;
-  if (backlog_enabled_) {
-    const uint64_t bytes = CommandBytes(command);
-    backlog_.push_back(
-        Entry{end_offset_, options_.clock->Now(), bytes, std::move(command)});
-    backlog_bytes_ += bytes;
+// ---- The reader side ----
+
+void ReplicationLog::DrainLocked() {
+  if (!backlog_enabled_.load(std::memory_order_relaxed)) return;
+  const size_t before = pending_.size();
+  for (StagingShard& s : staging_) {
+    MutexLock lock(&s.mu);
+    std::move(s.entries.begin(), s.entries.end(), std::back_inserter(pending_));
+    s.entries.clear();
+  }
+  // Nothing new: what is pending still waits behind its gap.
+  if (pending_.size() == before) return;
+  std::sort(pending_.begin(), pending_.end(),
+            [](const Entry& a, const Entry& b) {
+              return a.entry.offset() < b.entry.offset();
+            });
+  const uint64_t old_end = end_;
+  size_t i = 0;
+  for (; i < pending_.size(); ++i) {
+    const uint64_t offset = pending_[i].entry.offset();
+    if (offset <= end_) continue;   // Reserved before the backlog was on.
+    if (offset != end_ + 1) break;  // A gap: wait for its writer.
+    backlog_bytes_ += pending_[i].bytes;
+    backlog_.push_back(std::move(pending_[i]));
+    end_ = offset;
+  }
+  pending_.erase(pending_.begin(), pending_.begin() + i);
+  if (end_ != old_end) {
     TrimLocked();
+    Ring();
   }
-  appended_.SignalAll();
 }
 
 void ReplicationLog::TrimLocked() {
@@ -217,116 +166,185 @@ void ReplicationLog::TrimLocked() {
   }
 }
 
+uint64_t ReplicationLog::EndLocked() const {
+  return backlog_enabled_.load() ? end_ : reserved_.load();
+}
+
 std::string ReplicationLog::replication_id() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return id_;
 }
 
-uint64_t ReplicationLog::end_offset() const {
-  absl::MutexLock lock(&mu_);
-  return end_offset_;
+uint64_t ReplicationLog::end_offset() {
+  // No replica ever connected: no lock, nothing to drain.
+  if (!backlog_enabled_.load()) return reserved_.load();
+  MutexLock lock(&mu_);
+  DrainLocked();
+  return EndLocked();
 }
+
+uint64_t ReplicationLog::reserved_offset() const { return reserved_.load(); }
 
 void ReplicationLog::EnableBacklog() {
-  absl::MutexLock lock(&mu_);
-  backlog_enabled_ = true;
+  MutexLock lock(&mu_);
+  EnableBacklogLocked();
 }
 
-bool ReplicationLog::CanContinueFrom(const std::string& id,
-                                     uint64_t offset) const {
-  absl::MutexLock lock(&mu_);
-  if (!backlog_enabled_ || id.empty() || offset == 0) return false;
+void ReplicationLog::EnableBacklogLocked() {
+  if (backlog_enabled_.load()) return;
+  backlog_enabled_.store(true);  // E1 (seq_cst; see the proof above).
+  start_ = reserved_.load();     // E2 (seq_cst).
+  end_ = start_;
+}
+
+bool ReplicationLog::CanContinueFrom(const std::string& id, uint64_t offset) {
+  MutexLock lock(&mu_);
+  if (!backlog_enabled_.load() || id.empty() || offset == 0) return false;
+  DrainLocked();
   const bool same_history =
       id == id_ || (id == previous_id_ && offset <= previous_end_);
-  if (!same_history || offset > end_offset_) return false;
-  if (offset == end_offset_) return true;
-  return !backlog_.empty() && backlog_.front().offset <= offset + 1;
+  if (!same_history || offset > end_) return false;
+  if (offset == end_) return true;
+  return !backlog_.empty() && backlog_.front().entry.offset() <= offset + 1;
 }
 
-bool ReplicationLog::Retains(uint64_t offset) const {
-  absl::MutexLock lock(&mu_);
-  if (offset >= end_offset_) return offset == end_offset_;
-  return !backlog_.empty() && backlog_.front().offset <= offset + 1;
+bool ReplicationLog::Retains(uint64_t offset) {
+  MutexLock lock(&mu_);
+  DrainLocked();
+  const uint64_t end = EndLocked();
+  if (offset >= end) return offset == end;
+  return !backlog_.empty() && backlog_.front().entry.offset() <= offset + 1;
 }
 
 absl::Status ReplicationLog::ReadAfter(uint64_t offset, uint64_t max_bytes,
-                                       v1::LogEntries* out) const {
-  absl::MutexLock lock(&mu_);
-  if (offset >= end_offset_) return absl::OkStatus();
-  if (backlog_.empty() || backlog_.front().offset > offset + 1) {
+                                       v1::LogEntries* out) {
+  MutexLock lock(&mu_);
+  DrainLocked();
+  const uint64_t end = EndLocked();
+  if (offset >= end) return absl::OkStatus();
+  if (backlog_.empty() || backlog_.front().entry.offset() > offset + 1) {
     return absl::FailedPreconditionError(absl::StrCat(
         "entries after offset ", offset,
         " are no longer in the replication backlog (it starts at ",
-        backlog_.empty() ? end_offset_ + 1 : backlog_.front().offset,
+        backlog_.empty() ? end + 1 : backlog_.front().entry.offset(),
         "); the replica needs a full sync: raise --repl_backlog_bytes to "
         "survive longer disconnections"));
   }
-  size_t i = offset + 1 - backlog_.front().offset;
+  size_t i = offset + 1 - backlog_.front().entry.offset();
   uint64_t bytes = 0;
   for (; i < backlog_.size() && (bytes == 0 || bytes < max_bytes); ++i) {
-    const Entry& e = backlog_[i];
-    v1::LogEntry* entry = out->add_entries();
-    entry->set_offset(e.offset);
-    *entry->mutable_command() = e.command;
-    bytes += e.bytes;
+    *out->add_entries() = backlog_[i].entry;
+    bytes += backlog_[i].bytes;
   }
   return absl::OkStatus();
 }
 
-absl::optional<absl::Time> ReplicationLog::AppendTime(uint64_t offset) const {
-  absl::MutexLock lock(&mu_);
-  if (backlog_.empty() || offset < backlog_.front().offset ||
-      offset > end_offset_) {
+absl::optional<absl::Time> ReplicationLog::AppendTime(uint64_t offset) {
+  MutexLock lock(&mu_);
+  DrainLocked();
+  if (backlog_.empty() || offset < backlog_.front().entry.offset() ||
+      offset > end_) {
     return absl::nullopt;
   }
-  return backlog_[offset - backlog_.front().offset].appended;
+  return backlog_[offset - backlog_.front().entry.offset()].appended;
 }
 
 uint64_t ReplicationLog::WaitForEntriesAfter(uint64_t offset,
                                              absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  const uint64_t generation = wake_generation_;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (end_offset_ <= offset && wake_generation_ == generation) {
-    if (appended_.WaitWithDeadline(&mu_, deadline)) break;
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  waiters_.fetch_add(1);  // Before the drain: see Stage.
+  uint64_t wakes;
+  {
+    std::lock_guard<std::mutex> bell(bell_mu_);
+    wakes = wakes_;
   }
-  return end_offset_;
+  uint64_t end;
+  for (;;) {
+    uint64_t rings;
+    {
+      std::lock_guard<std::mutex> bell(bell_mu_);
+      rings = rings_;
+    }
+    {
+      MutexLock lock(&mu_);
+      DrainLocked();
+      end = EndLocked();
+    }
+    if (end > offset) break;
+    // A ring after `rings` was noted (a push this drain may have missed)
+    // ends the wait at once.
+    std::unique_lock<std::mutex> bell(bell_mu_);
+    const bool rung = bell_.wait_until(
+        bell, deadline, [&] { return rings_ != rings || wakes_ != wakes; });
+    if (!rung || wakes_ != wakes) break;
+  }
+  waiters_.fetch_sub(1);
+  return end;
 }
 
 void ReplicationLog::Wake() {
-  absl::MutexLock lock(&mu_);
-  ++wake_generation_;
-  appended_.SignalAll();
+  {
+    std::lock_guard<std::mutex> lock(bell_mu_);
+    ++wakes_;
+  }
+  bell_.notify_all();
+}
+
+// ---- Replica side ----
+
+ReplicationLog::ApplyingScope::ApplyingScope() { applying_replicated = true; }
+
+ReplicationLog::ApplyingScope::~ApplyingScope() { applying_replicated = false; }
+
+void ReplicationLog::ClearStaging() {
+  for (StagingShard& s : staging_) {
+    MutexLock lock(&s.mu);
+    s.entries.clear();
+  }
 }
 
 void ReplicationLog::ResetHistory(const std::string& id, uint64_t offset) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
+  // Local changes staged before belong to the old history.
+  ClearStaging();
   id_ = id;
   previous_id_.clear();
   previous_end_ = 0;
-  end_offset_ = offset;
+  backlog_enabled_.store(true);
+  reserved_.store(offset);
+  start_ = end_ = offset;
+  pending_.clear();
   backlog_.clear();
   backlog_bytes_ = 0;
-  backlog_enabled_ = true;
-  appended_.SignalAll();
+  Ring();
 }
 
 absl::Status ReplicationLog::AppendApplied(const v1::LogEntry& entry) {
-  absl::MutexLock lock(&mu_);
-  if (entry.offset() != end_offset_ + 1) {
+  MutexLock lock(&mu_);
+  EnableBacklogLocked();
+  if (entry.offset() != end_ + 1) {
     return absl::DataLossError(absl::StrCat(
         "replication entry at offset ", entry.offset(), " does not follow ",
-        end_offset_, "; the stream skipped entries: resync"));
+        end_, "; the stream skipped entries: resync"));
   }
-  backlog_enabled_ = true;
-  AppendLocked(entry.command());
+  // A replica takes no client writes, so nobody else reserves offsets: the
+  // counter follows the primary's, and a promotion continues from here.
+  reserved_.store(entry.offset());
+  end_ = entry.offset();
+  const uint64_t bytes = EntryBytes(entry);
+  backlog_.push_back(Entry{options_.clock->Now(), bytes, entry});
+  backlog_bytes_ += bytes;
+  TrimLocked();
+  Ring();
   return absl::OkStatus();
 }
 
 void ReplicationLog::StartNewHistory() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
+  DrainLocked();
   previous_id_ = id_;
-  previous_end_ = end_offset_;
+  previous_end_ = EndLocked();
   id_ = NewReplicationId();
 }
 

@@ -1,60 +1,58 @@
-// ReplicationLog: the node's replication history. On a primary it records
-// every write, expiry and eviction as a deterministic log entry with a
-// monotonically increasing offset, under a replication id, and keeps the
-// most recent entries in a bounded in-memory backlog from which replicas
-// resume (partial resync). On a replica it records the entries it applied,
-// with the primary's id and offsets, so that after a promotion the other
-// replicas can continue from it.
+// ReplicationLog: the node's replication history. On a primary it turns
+// every change the store reports (storage::ChangeListener) into a typed log
+// entry with a monotonically increasing offset, under a replication id, and
+// keeps the most recent entries in a bounded in-memory backlog from which
+// replicas resume (partial resync). On a replica it records the entries it
+// applied, with the primary's id and offsets, so that after a promotion the
+// other replicas can continue from it.
 //
-// What is logged. Not the client's command but the resulting state of each
-// key it touched, read under the key's store lock at append time: DEL key,
-// SET key value [PXAT unix_ms] for strings, HRESTORE key expire_unix_ms
-// field value... for hashes, and FLUSHALL. Entries are idempotent state
-// assignments, so relative TTLs, INCRBYFLOAT, SET ... GET, NX/XX and the
-// like need no special case, and the replica never evaluates anything
-// against its own clock. Expiries and evictions arrive through the store's
-// RemovalListener as DEL entries.
+// What is logged: the resulting state of each changed key, read from the
+// store's view under the key's stripe lock (LogEntry.set with the whole
+// record, LogEntry.deleted_key), and FLUSHALL. Entries are idempotent
+// state assignments, so relative TTLs, INCRBYFLOAT, SET ... GET, NX/XX and
+// the like need no special case, and the replica never evaluates anything
+// against its own clock.
 //
-// Ordering (the argument is in docs/REPLICATION.md): every entry about a
-// key is appended while the store holds the key's slot-group lock, so the
-// log's order of entries about one key is the store's order of changes to
-// it, and the last entry about a key always describes its current state.
-// FLUSHALL takes flush_mu_ exclusively; keyed writes hold it shared.
+// Ordering without a global lock on the write path (the argument is in
+// docs/REPLICATION.md and next to the code): a writer, inside the store's
+// stripe lock, reserves its offset with one fetch_add on an atomic counter
+// and, if the backlog is on, pushes (offset, entry) into one of
+// kStagingShards small staging vectors. Readers (the Sync pump, lag and
+// WAIT bookkeeping) drain the shards under mu_ into the ordered backlog;
+// an entry ahead of a gap (an offset reserved but not pushed yet) waits
+// there until the gap fills, so readers only ever see the contiguous
+// prefix. Per-key order is the stripe lock's order.
 //
-// Memory: the backlog holds entries up to `backlog_bytes` (counted as the
-// entries' argument bytes plus a fixed overhead); older entries are dropped.
-// Until the first replica asks for a sync the backlog stays disabled: offsets
-// still advance but nothing is copied (like Redis, which creates its backlog
-// on the first replica).
+// Memory: the backlog holds entries up to `backlog_bytes` (an estimate of
+// their size); older entries are dropped. Until the first replica asks for
+// a sync the backlog stays off: a write costs one fetch_add and nothing is
+// copied (like Redis, which creates its backlog on the first replica).
 //
-// Thread-safety: all methods may be called from any thread.
+// Thread-safety: all methods may be called from any thread. The
+// ChangeListener calls run under the store's stripe locks and never wait
+// for a reader.
 #ifndef SLOTCACHE_NODE_REPLICATION_REPLICATION_LOG_H_
 #define SLOTCACHE_NODE_REPLICATION_REPLICATION_LOG_H_
 
+#include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "common/clock.h"
-#include "node/replication/write_observer.h"
+#include "common/mutex.h"
 #include "node/storage/store.h"
 #include "proto/replication.pb.h"
 
 namespace slotcache::node {
-
-// The log entry that sets `key` to `record` (nullptr: DEL).
-v1::Command StateCommand(absl::string_view key,
-                         const storage::KeyRecord* record);
-
-// Applies a log entry's command to `store` (a replica's). INVALID_ARGUMENT
-// for a command that is not one of the log's forms.
-absl::Status ApplyLogCommand(const v1::Command& command, storage::Store* store);
 
 struct ReplicationLogOptions {
   // Most bytes of entries kept for partial resyncs.
@@ -63,29 +61,29 @@ struct ReplicationLogOptions {
   Clock* clock = Clock::Real();
 };
 
-class ReplicationLog final : public storage::RemovalListener,
-                             public WriteObserver {
+class ReplicationLog final : public storage::ChangeListener {
  public:
   explicit ReplicationLog(ReplicationLogOptions options);
 
   ReplicationLog(const ReplicationLog&) = delete;
   ReplicationLog& operator=(const ReplicationLog&) = delete;
 
-  // The store whose writes are logged. Set once, before any write (the
-  // store is built after the log because the log is its RemovalListener).
-  void AttachStore(storage::Store* store);
-
-  // WriteObserver: runs the write and appends the state of its keys.
-  void ObserveWrite(const CommandSpec& spec, const v1::Command& command,
-                    const v1::Reply& reply,
-                    absl::FunctionRef<void()> execute) override;
-  // RemovalListener: expiries and evictions become DEL entries.
-  void OnKeyRemoved(uint32_t slot, absl::string_view key,
-                    storage::RemovalCause cause) override;
+  // storage::ChangeListener: each change becomes the next entry, except
+  // changes made inside an ApplyingScope (a replica applying its primary's
+  // entries, which AppendApplied records with the primary's offsets).
+  void OnKeyChanged(uint32_t slot, absl::string_view key,
+                    const storage::KeyView* state,
+                    storage::ChangeCause cause) override;
+  void OnFlushAll() override;
 
   std::string replication_id() const;
-  // Offset of the last entry (0 before any).
-  uint64_t end_offset() const;
+  // Offset of the last entry readers may see: the end of the contiguous
+  // prefix (0 before any). Drains the staging shards.
+  uint64_t end_offset();
+  // The highest offset any write has reserved (>= end_offset()). A write
+  // that completed before this call has an offset <= the result, so it is
+  // the ack target for WAIT / min_replica_acks.
+  uint64_t reserved_offset() const;
 
   // Starts keeping entries (idempotent). Called when a replica first asks
   // for a sync; a full sync then starts at end_offset().
@@ -95,20 +93,20 @@ class ReplicationLog final : public storage::RemovalListener,
   // `id` can continue from this log: the id is this log's (or the one it
   // continued from before a promotion, up to the switch) and every entry
   // after `offset` is still in the backlog.
-  bool CanContinueFrom(const std::string& id, uint64_t offset) const;
+  bool CanContinueFrom(const std::string& id, uint64_t offset);
 
   // True when every entry after `offset` is still in the backlog (or
   // `offset` is the end).
-  bool Retains(uint64_t offset) const;
+  bool Retains(uint64_t offset);
 
-  // Appends to `out` the entries after `offset`, up to about `max_bytes`.
-  // FAILED_PRECONDITION when entries after `offset` were already dropped
-  // from the backlog (the reader must full-sync).
+  // Appends to `out` the entries after `offset`, up to about `max_bytes`,
+  // never past a gap. FAILED_PRECONDITION when entries after `offset` were
+  // already dropped from the backlog (the reader must full-sync).
   absl::Status ReadAfter(uint64_t offset, uint64_t max_bytes,
-                         v1::LogEntries* out) const;
+                         v1::LogEntries* out);
 
   // When entry `offset` was appended, if it is still in the backlog.
-  absl::optional<absl::Time> AppendTime(uint64_t offset) const;
+  absl::optional<absl::Time> AppendTime(uint64_t offset);
 
   // Blocks until end_offset() > `offset`, Wake() or `timeout`; returns
   // end_offset().
@@ -117,49 +115,103 @@ class ReplicationLog final : public storage::RemovalListener,
   void Wake();
 
   // ---- Replica side ----
+  // Marks the calling thread, for the scope's lifetime, as applying the
+  // primary's entries: the changes it makes to the store are not logged
+  // as new entries. Why a per-thread mark rather than a "replica" flag:
+  // after a promotion the node may take client writes (the routing table
+  // says primary) before the replica agent hears of it, and those must be
+  // logged; only what the agent applies must not.
+  class ApplyingScope {
+   public:
+    ApplyingScope();
+    ~ApplyingScope();
+    ApplyingScope(const ApplyingScope&) = delete;
+    ApplyingScope& operator=(const ApplyingScope&) = delete;
+  };
   // Starts following history `id` at `offset` (a full sync's start):
   // drops the backlog.
   void ResetHistory(const std::string& id, uint64_t offset);
   // Records an entry the replica applied (its offset must be
   // end_offset() + 1). Keeps the backlog enabled.
   absl::Status AppendApplied(const v1::LogEntry& entry);
-  // On promotion to primary: a fresh replication id; offsets continue, and
-  // replicas of the previous history may still continue from this log.
+  // On promotion to primary: a fresh replication id; offsets continue from
+  // the last applied one, and replicas of the previous history may still
+  // continue from this log.
   void StartNewHistory();
 
  private:
-  // Appends `command` as the next entry.
-  void AppendLocked(v1::Command command) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Logs the state of `key` (called with the key's store lock held).
-  void AppendKeyState(absl::string_view key, const storage::KeyRecord* record);
+  // Staging shards: writers of one store stripe always use the same shard
+  // (slot % kStagingShards == stripe % kStagingShards, as 16 divides the
+  // store's 256 stripes), so shards are contended only by writers of
+  // different stripes that happen to share one.
+  static constexpr size_t kStagingShards = 16;
 
   struct Entry {
-    uint64_t offset;
     absl::Time appended;
     uint64_t bytes;
-    v1::Command command;
+    v1::LogEntry entry;  // With its offset.
+  };
+  struct StagingShard {
+    Mutex mu;
+    std::vector<Entry> entries ABSL_GUARDED_BY(mu);
   };
 
-  // Constant after construction (store_ after AttachStore).
+  // Reserves the next offset for a change of the local store; returns it
+  // when the change must be staged (the backlog is on), nullopt when not
+  // (backlog off: the offset is only counted; inside an ApplyingScope: not
+  // even that).
+  absl::optional<uint64_t> Reserve();
+  // Pushes `entry` (with its reserved offset) into staging shard `shard`.
+  void Stage(uint32_t shard, v1::LogEntry entry);
+  // Moves staged entries into pending_ and the contiguous ones on into
+  // the backlog; wakes waiting readers when the end moved.
+  void DrainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes WaitForEntriesAfter callers, if there are any.
+  void Ring();
+  void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The end readers may see: the contiguous end, or with the backlog off
+  // (nothing to read) the counter.
+  uint64_t EndLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Turns the backlog on (see EnableBacklog for the ordering argument).
+  void EnableBacklogLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops every staged entry (a new history starts).
+  void ClearStaging();
+
+  // Constant after construction.
   const ReplicationLogOptions options_;
-  storage::Store* store_ = nullptr;
 
-  // Keyed writes hold it shared, FLUSHALL exclusively.
-  absl::Mutex flush_mu_;
+  // ---- The write path: atomics and the staging shards ----
+  // The last offset handed to a write.
+  std::atomic<uint64_t> reserved_{0};
+  // Entries are built and staged only while this is set.
+  std::atomic<bool> backlog_enabled_{false};
+  // Readers blocked in WaitForEntriesAfter; writers signal only then.
+  std::atomic<int> waiters_{0};
+  std::array<StagingShard, kStagingShards> staging_;
 
-  mutable absl::Mutex mu_;
-  absl::CondVar appended_;
+  // ---- The ordered history, behind mu_ (readers only) ----
+  // slotcache::Mutex (TSAN-visible) cannot be waited on, so readers block
+  // on the separate bell below.
+  mutable Mutex mu_;
   std::string id_ ABSL_GUARDED_BY(mu_);
   // The history this log continued from at a promotion, valid up to
   // previous_end_ (empty when none).
   std::string previous_id_ ABSL_GUARDED_BY(mu_);
   uint64_t previous_end_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t end_offset_ ABSL_GUARDED_BY(mu_) = 0;
-  bool backlog_enabled_ ABSL_GUARDED_BY(mu_) = false;
+  // Offsets <= start_ were never kept (the backlog was off).
+  uint64_t start_ ABSL_GUARDED_BY(mu_) = 0;
+  // The contiguous end: every offset in (start_, end_] has been drained.
+  uint64_t end_ ABSL_GUARDED_BY(mu_) = 0;
+  // Drained entries beyond a gap, ascending by offset.
+  std::vector<Entry> pending_ ABSL_GUARDED_BY(mu_);
   std::deque<Entry> backlog_ ABSL_GUARDED_BY(mu_);
   uint64_t backlog_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t wake_generation_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // ---- The bell readers wait on (std:: types: waits TSAN can see) ----
+  std::mutex bell_mu_;
+  std::condition_variable bell_;
+  uint64_t rings_ = 0;  // Guarded by bell_mu_; bumped by Ring().
+  uint64_t wakes_ = 0;  // Guarded by bell_mu_; bumped by Wake().
 };
 
 // A fresh random replication id (40 hex characters, as in Redis).

@@ -1,15 +1,20 @@
 #include "node/replication/replication_log.h"
 
+#include <atomic>
+#include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
-#include "node/commands/command_table.h"
 #include "node/commands/executor.h"
 #include "node/replication/digest.h"
+#include "node/replication/log_entry.h"
 #include "node/storage/store.h"
 
 namespace slotcache::node {
@@ -22,7 +27,7 @@ v1::Command Cmd(const std::string& name, std::vector<std::string> args) {
   return c;
 }
 
-// A primary store whose writes go through the log, as the dispatcher does.
+// A primary store whose changes the log hears, as in the node.
 class Primary {
  public:
   explicit Primary(storage::StoreOptions options = {},
@@ -30,20 +35,12 @@ class Primary {
       : log_({backlog, Clock::Real()}),
         store_(WithListener(options, &log_)),
         executor_(&store_) {
-    log_.AttachStore(&store_);
     log_.EnableBacklog();
   }
 
   v1::Reply Run(const v1::Command& command) {
     v1::Reply reply;
-    const CommandSpec* spec = FindCommand(command.name());
-    EXPECT_NE(spec, nullptr) << command.name();
-    if ((spec->flags & kWrite) != 0) {
-      log_.ObserveWrite(*spec, command, reply,
-                        [&] { executor_.Execute(command, &reply); });
-    } else {
-      executor_.Execute(command, &reply);
-    }
+    executor_.Execute(command, &reply);
     return reply;
   }
 
@@ -63,16 +60,14 @@ class Primary {
 };
 
 // Applies every entry after `from` to `replica`; returns the last offset.
-uint64_t ApplyAll(const ReplicationLog& log, uint64_t from,
-                  storage::Store* replica) {
+uint64_t ApplyAll(ReplicationLog& log, uint64_t from, storage::Store* replica) {
   for (;;) {
     v1::LogEntries entries;
     EXPECT_TRUE(log.ReadAfter(from, 1 << 20, &entries).ok());
     if (entries.entries_size() == 0) return from;
     for (const v1::LogEntry& e : entries.entries()) {
       EXPECT_EQ(e.offset(), from + 1);
-      EXPECT_TRUE(ApplyLogCommand(e.command(), replica).ok())
-          << e.command().DebugString();
+      EXPECT_TRUE(ApplyLogEntry(e, replica).ok()) << e.DebugString();
       from = e.offset();
     }
   }
@@ -94,16 +89,17 @@ TEST(ReplicationLogTest, RewritesRelativeAndComputedWritesToStates) {
   v1::LogEntries entries;
   ASSERT_TRUE(p.log().ReadAfter(0, 1 << 20, &entries).ok());
   ASSERT_EQ(entries.entries_size(), 5);
-  const v1::Command& first = entries.entries(0).command();
-  EXPECT_EQ(first.name(), "SET");
-  ASSERT_EQ(first.args_size(), 4);
-  EXPECT_EQ(first.args(2), "PXAT");
-  const v1::Command& incr = entries.entries(1).command();
-  EXPECT_EQ(incr.args(1), "1.5");
-  EXPECT_EQ(incr.args(3), first.args(3));  // INCRBYFLOAT keeps the TTL.
-  EXPECT_EQ(entries.entries(2).command().args_size(), 2);  // No GET.
-  EXPECT_EQ(entries.entries(3).command().name(), "HRESTORE");
-  EXPECT_EQ(entries.entries(4).command().name(), "DEL");
+  const v1::LogEntry& first = entries.entries(0);
+  ASSERT_TRUE(first.has_set());
+  EXPECT_EQ(first.set().string_value(), "1");
+  EXPECT_GT(first.set().expire_at_unix_ms(), 0);  // EX became absolute.
+  const v1::KeyRecord& incr = entries.entries(1).set();
+  EXPECT_EQ(incr.string_value(), "1.5");
+  // INCRBYFLOAT keeps the TTL.
+  EXPECT_EQ(incr.expire_at_unix_ms(), first.set().expire_at_unix_ms());
+  EXPECT_EQ(entries.entries(2).set().string_value(), "x");  // No GET.
+  EXPECT_EQ(entries.entries(3).set().type(), v1::HASH);
+  EXPECT_EQ(entries.entries(4).deleted_key(), "b");
   EXPECT_EQ(p.log().end_offset(), 5u);
 }
 
@@ -112,24 +108,19 @@ TEST(ReplicationLogTest, OffsetsAdvanceWithoutCopyingUntilTheBacklogIsOn) {
   storage::StoreOptions o;
   o.listener = &log;
   storage::Store store(o);
-  log.AttachStore(&store);
   CommandExecutor executor(&store);
-  v1::Command set = Cmd("MSET", {"{t}a", "1", "{t}b", "2"});
   v1::Reply reply;
-  log.ObserveWrite(*FindCommand("MSET"), set, reply,
-                   [&] { executor.Execute(set, &reply); });
+  executor.Execute(Cmd("MSET", {"{t}a", "1", "{t}b", "2"}), &reply);
   EXPECT_EQ(log.end_offset(), 2u);
   log.EnableBacklog();
   EXPECT_FALSE(log.Retains(0));  // A replica needs a full sync...
   EXPECT_TRUE(log.Retains(2));   // ...which starts at the end.
-  v1::Command del = Cmd("DEL", {"{t}a"});
-  log.ObserveWrite(*FindCommand("DEL"), del, reply,
-                   [&] { executor.Execute(del, &reply); });
+  executor.Execute(Cmd("DEL", {"{t}a"}), &reply);
   v1::LogEntries entries;
   ASSERT_TRUE(log.ReadAfter(2, 1 << 20, &entries).ok());
   ASSERT_EQ(entries.entries_size(), 1);
   EXPECT_EQ(entries.entries(0).offset(), 3u);
-  EXPECT_EQ(entries.entries(0).command().name(), "DEL");
+  EXPECT_EQ(entries.entries(0).deleted_key(), "{t}a");
 }
 
 TEST(ReplicationLogTest, FailedWritesAreNotLogged) {
@@ -208,24 +199,28 @@ TEST(ReplicationLogTest, ReplicaKeepsKeysItsClockSeesExpired) {
   o.replica = true;
   o.clock = &clock;
   storage::Store replica(o);
-  const int64_t past_ms = absl::ToUnixMillis(clock.Now()) - 10;
-  ASSERT_TRUE(
-      ApplyLogCommand(Cmd("SET", {"k", "v", "PXAT", absl::StrCat(past_ms)}),
-                      &replica)
-          .ok());
+  v1::LogEntry set;
+  set.set_offset(1);
+  set.mutable_set()->set_key("k");
+  set.mutable_set()->set_type(v1::STRING);
+  set.mutable_set()->set_string_value("v");
+  set.mutable_set()->set_expire_at_unix_ms(absl::ToUnixMillis(clock.Now()) -
+                                           10);
+  ASSERT_TRUE(ApplyLogEntry(set, &replica).ok());
   EXPECT_EQ(replica.DbSize(), 1);     // Present until the primary's DEL...
   EXPECT_FALSE(replica.Exists("k"));  // ...but reads as missing.
-  ASSERT_TRUE(ApplyLogCommand(Cmd("DEL", {"k"}), &replica).ok());
+  v1::LogEntry del;
+  del.set_offset(2);
+  del.set_deleted_key("k");
+  ASSERT_TRUE(ApplyLogEntry(del, &replica).ok());
   EXPECT_EQ(replica.DbSize(), 0);
 }
 
-TEST(ReplicationLogTest, MalformedEntriesAreRefused) {
+TEST(ReplicationLogTest, EntriesWithoutAChangeAreRefused) {
   std::unique_ptr<storage::Store> replica(NewReplicaStore());
-  EXPECT_FALSE(ApplyLogCommand(Cmd("GET", {"k"}), replica.get()).ok());
-  EXPECT_FALSE(ApplyLogCommand(Cmd("SET", {"k"}), replica.get()).ok());
-  EXPECT_FALSE(
-      ApplyLogCommand(Cmd("HRESTORE", {"k", "x", "f", "v"}), replica.get())
-          .ok());
+  v1::LogEntry empty;
+  empty.set_offset(1);
+  EXPECT_FALSE(ApplyLogEntry(empty, replica.get()).ok());
   EXPECT_EQ(replica->DbSize(), 0);
 }
 

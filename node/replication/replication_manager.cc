@@ -48,11 +48,12 @@ ReplicationManager::ReplicationManager(ReplicationLog* log,
                                        storage::Store* store,
                                        ClusterState* cluster, Clock* clock)
     : log_(log),
-      store_(store),
       cluster_(cluster),
       clock_(clock),
       tracker_(clock),
-      service_(log, store, &tracker_) {}
+      service_(log, store, &tracker_),
+      agent_(std::make_unique<ReplicaAgent>(
+          ReplicaAgentOptions{cluster->identity().node_id}, log, store)) {}
 
 ReplicationManager::~ReplicationManager() { Stop(); }
 
@@ -62,29 +63,21 @@ absl::Status ReplicationManager::Start(const std::string& replicaof) {
         cluster_->Apply(ReplicaofMap(cluster_->identity(), replicaof));
     if (!applied.ok()) return applied.status();
   }
-  ReplicaAgentOptions options;
-  options.node_id = cluster_->identity().node_id;
-  agent_ = std::make_unique<ReplicaAgent>(options, log_, store_);
-  agent_->Follow(PrimaryToFollow());
+  agent_->Follow(PrimaryToFollow(cluster_->View(false).table()));
   watcher_ = std::thread([this] { WatchRoles(); });
   return absl::OkStatus();
 }
 
 void ReplicationManager::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
+  if (stop_.stopped()) return;
+  stop_.Stop();
   if (watcher_.joinable()) watcher_.join();
-  if (agent_ != nullptr) agent_->Stop();
+  agent_->Stop();
   service_.Stop();
   tracker_.Stop();
 }
 
-std::string ReplicationManager::PrimaryToFollow() const {
-  const RoutingView view = cluster_->View(false);
-  const RoutingTable& table = view.table();
+std::string ReplicationManager::PrimaryToFollow(const RoutingTable& table) {
   if (table.local_shard == RoutingTable::kUnowned) return "";
   const RoutingTable::Shard& shard = table.shards[table.local_shard];
   if (shard.local_role != v1::REPLICA) return "";
@@ -92,12 +85,11 @@ std::string ReplicationManager::PrimaryToFollow() const {
 }
 
 void ReplicationManager::WatchRoles() {
-  absl::MutexLock lock(&mu_);
-  while (
-      !mu_.AwaitWithTimeout(absl::Condition(&stopping_), kRoleCheckInterval)) {
-    const std::string primary = PrimaryToFollow();
+  while (stop_.SleepFor(kRoleCheckInterval)) {
+    // One view per round: the primary and the limbo check must agree.
     const RoutingView view = cluster_->View(false);
     const RoutingTable& table = view.table();
+    const std::string primary = PrimaryToFollow(table);
     // A replica whose shard has no known primary (failover in flight)
     // keeps following the old one until the map names the new primary.
     const bool in_limbo =
@@ -109,7 +101,10 @@ void ReplicationManager::WatchRoles() {
 
 void ReplicationManager::WaitForReplicas(int needed, absl::Duration timeout,
                                          std::function<void(int)> done) {
-  tracker_.WaitForAcks(log_->end_offset(), needed, timeout, std::move(done));
+  // The counter, not the contiguous end: every write that completed before
+  // this call reserved an offset <= it, so an ack up to here covers them.
+  tracker_.WaitForAcks(log_->reserved_offset(), needed, timeout,
+                       std::move(done));
 }
 
 void ReplicationManager::FillStatus(v1::NodeStatus* status) const {
@@ -135,23 +130,19 @@ void ReplicationManager::FillStatus(v1::NodeStatus* status) const {
       }
     }
   }
-  if (agent_ != nullptr) {
-    ReplicaAgentStatus agent = agent_->status();
-    status->set_primary_address(agent.primary_address);
-    status->set_primary_link_up(agent.link_up);
-    status->set_full_syncs(agent.full_syncs);
-    status->set_partial_syncs(agent.partial_syncs);
-    status->set_replication_lag_entries(agent.lag_entries);
-    status->set_replication_lag_seconds(agent.lag_seconds);
-  }
+  const ReplicaAgentStatus agent = agent_->status();
+  status->set_primary_address(agent.primary_address);
+  status->set_primary_link_up(agent.link_up);
+  status->set_full_syncs(agent.full_syncs);
+  status->set_partial_syncs(agent.partial_syncs);
+  status->set_replication_lag_entries(agent.lag_entries);
+  status->set_replication_lag_seconds(agent.lag_seconds);
 }
 
 void ReplicationManager::FillHeartbeat(v1::HeartbeatRequest* heartbeat) const {
   heartbeat->set_replication_id(log_->replication_id());
   heartbeat->set_replication_offset(log_->end_offset());
-  if (agent_ != nullptr) {
-    heartbeat->set_replication_lag_seconds(agent_->status().lag_seconds);
-  }
+  heartbeat->set_replication_lag_seconds(agent_->status().lag_seconds);
 }
 
 }  // namespace slotcache::node

@@ -8,7 +8,8 @@
 // reads) works as in a coordinated cluster.
 //
 // The role is re-read from ClusterState every kRoleCheckInterval by a small
-// watcher thread, so the manager needs no hook in the map's apply paths.
+// watcher thread (one RoutingView per round), so the manager needs no hook
+// in the map's apply paths.
 //
 // Thread-safety: Start/Stop from one thread; everything else from any.
 #ifndef SLOTCACHE_NODE_REPLICATION_REPLICATION_MANAGER_H_
@@ -21,13 +22,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "common/stop_signal.h"
 #include "node/cluster/cluster_state.h"
+#include "node/replication/replica_ack_waiter.h"
 #include "node/replication/replica_agent.h"
 #include "node/replication/replica_tracker.h"
 #include "node/replication/replication_log.h"
 #include "node/replication/replication_service.h"
-#include "node/replication/write_observer.h"
 #include "node/storage/store.h"
 #include "proto/admin.pb.h"
 #include "proto/coordinator.pb.h"
@@ -62,21 +63,21 @@ class ReplicationManager final : public ReplicaAckWaiter {
 
  private:
   void WatchRoles();
-  // The primary this node should follow now ("" for none).
-  std::string PrimaryToFollow() const;
+  // The primary this node should follow by `table` ("" for none).
+  static std::string PrimaryToFollow(const RoutingTable& table);
 
   // Constant after construction.
   ReplicationLog* const log_;
-  storage::Store* const store_;
   ClusterState* const cluster_;
   Clock* const clock_;
 
   ReplicaTracker tracker_;
   ReplicationServiceImpl service_;
-  std::unique_ptr<ReplicaAgent> agent_;
+  // Built with the manager (idle until Start makes it follow someone), so
+  // RPC threads reading it need no lock.
+  const std::unique_ptr<ReplicaAgent> agent_;
 
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  StopSignal stop_;
   std::thread watcher_;
 };
 

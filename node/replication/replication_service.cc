@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "common/slot.h"
 #include "node/replication/digest.h"
+#include "node/replication/log_entry.h"
 
 namespace slotcache::node {
 
@@ -21,24 +22,6 @@ constexpr size_t kScanBatch = 256;
 // The pump thread's longest sleep when the log is quiet.
 constexpr absl::Duration kPumpIdleWait = absl::Milliseconds(100);
 constexpr absl::Duration kPumpMinInterval = absl::Microseconds(500);
-
-void ToProto(const storage::KeyRecord& r, v1::KeyRecord* out) {
-  out->set_key(r.key);
-  if (r.type == storage::ValueType::kString) {
-    out->set_type(v1::STRING);
-    out->set_string_value(r.value);
-  } else {
-    out->set_type(v1::HASH);
-    for (const auto& [field, value] : r.fields) {
-      v1::HashField* f = out->add_hash_fields();
-      f->set_field(field);
-      f->set_value(value);
-    }
-  }
-  if (r.expire_at.has_value()) {
-    out->set_expire_at_unix_ms(absl::ToUnixMillis(*r.expire_at));
-  }
-}
 
 uint64_t RecordBytes(const storage::KeyRecord& r) {
   uint64_t bytes = 32 + r.key.size() + r.value.size();
@@ -187,7 +170,7 @@ class SyncStream final
           }
           cursor_ = store->ScanSlot(slot_, cursor_, kScanBatch,
                                     [&](const storage::KeyRecord& r) {
-                                      ToProto(r, chunk->add_records());
+                                      KeyRecordToProto(r, chunk->add_records());
                                       bytes += RecordBytes(r);
                                     });
           if (cursor_ == 0) ++slot_;

@@ -28,7 +28,7 @@
 #include "absl/status/status.h"
 #include "grpcpp/support/server_callback.h"
 #include "node/cluster/cluster_state.h"
-#include "node/replication/write_observer.h"
+#include "node/replication/replica_ack_waiter.h"
 #include "node/server/dispatcher.h"
 #include "proto/cache.grpc.pb.h"
 

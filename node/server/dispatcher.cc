@@ -48,9 +48,8 @@ bool IsValidUtf8(absl::string_view text) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
-                       WriteObserver* observer)
-    : executor_(executor), limits_(limits), observer_(observer) {}
+Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits)
+    : executor_(executor), limits_(limits) {}
 
 absl::Status Dispatcher::CheckRequest(size_t message_bytes,
                                       size_t num_commands) const {
@@ -126,11 +125,6 @@ void Dispatcher::Dispatch(const v1::Command& command, const RoutingView& view,
   absl::StatusOr<const CommandSpec*> spec = Admit(command, view);
   if (!spec.ok()) {
     *reply->mutable_error() = ErrorOf(spec.status());
-    return;
-  }
-  if (observer_ != nullptr && ((*spec)->flags & kWrite) != 0) {
-    observer_->ObserveWrite(**spec, command, *reply,
-                            [&] { Execute(**spec, command, reply); });
     return;
   }
   Execute(**spec, command, reply);

@@ -30,7 +30,6 @@
 #include "common/commands/command_table.h"
 #include "node/cluster/cluster_state.h"
 #include "node/commands/executor.h"
-#include "node/replication/write_observer.h"
 #include "proto/cache.pb.h"
 
 namespace slotcache::node {
@@ -50,11 +49,8 @@ struct RequestLimits {
 
 class Dispatcher {
  public:
-  // `executor` is not owned and must outlive the dispatcher. `observer`
-  // (optional, not owned) sees every write command around its execution
-  // (replication, node/replication/write_observer.h).
-  Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
-             WriteObserver* observer = nullptr);
+  // `executor` is not owned and must outlive the dispatcher.
+  Dispatcher(CommandExecutor* executor, const RequestLimits& limits);
 
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -82,7 +78,6 @@ class Dispatcher {
   // Constant after construction.
   CommandExecutor* const executor_;
   const RequestLimits limits_;
-  WriteObserver* const observer_;
 };
 
 }  // namespace slotcache::node

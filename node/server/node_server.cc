@@ -22,7 +22,7 @@ NodeIdentity WithNodeId(NodeIdentity identity) {
 
 storage::StoreOptions WithLimits(storage::StoreOptions store,
                                  const RequestLimits& limits,
-                                 storage::RemovalListener* listener) {
+                                 storage::ChangeListener* listener) {
   store.max_key_bytes = limits.max_key_bytes;
   store.max_value_bytes = limits.max_value_bytes;
   store.listener = listener;
@@ -46,12 +46,11 @@ NodeServer::NodeServer(NodeOptions options)
       cluster_(WithNodeId(options_.identity),
                {!options_.coordinator_address.empty(), options_.store.clock}),
       replication_(&repl_log_, &store_, &cluster_, options_.store.clock),
-      dispatcher_(&executor_, options_.limits, &repl_log_),
+      dispatcher_(&executor_, options_.limits),
       cache_service_(&dispatcher_, &cluster_, &replication_),
       admin_service_(
           &cluster_, &store_, options_.store.clock,
           [this](v1::NodeStatus* status) { replication_.FillStatus(status); }) {
-  repl_log_.AttachStore(&store_);
 }
 
 NodeServer::~NodeServer() {

@@ -86,7 +86,7 @@ class NodeServer {
   const NodeOptions options_;
 
   // Declared in dependency order (destroyed in reverse). The replication
-  // log comes before the store: it is the store's RemovalListener.
+  // log comes before the store: it is the store's ChangeListener.
   ReplicationLog repl_log_;
   storage::Store store_;
   CommandExecutor executor_;

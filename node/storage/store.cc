@@ -61,6 +61,29 @@ absl::string_view ValueTypeName(ValueType type) {
   return "none";
 }
 
+// ---- KeyView ----
+
+absl::string_view KeyView::key() const { return entry_->key(); }
+
+ValueType KeyView::type() const {
+  return entry_->type() == EntryType::kString ? ValueType::kString
+                                              : ValueType::kHash;
+}
+
+absl::string_view KeyView::string_value() const { return entry_->value(); }
+
+size_t KeyView::field_count() const { return entry_->hash()->size(); }
+
+void KeyView::ForEachField(
+    absl::FunctionRef<void(absl::string_view, absl::string_view)> fn) const {
+  for (const auto& [field, value] : *entry_->hash()) fn(field, value);
+}
+
+absl::optional<absl::Time> KeyView::expire_at() const {
+  if (!entry_->has_expiry()) return absl::nullopt;
+  return absl::FromUnixMillis(entry_->expiry_ms());
+}
+
 // ---- Store::Impl ----
 
 Store::Impl::Impl(StoreOptions options)
@@ -74,7 +97,8 @@ Store::Impl::Impl(StoreOptions options)
 
 Store::Impl::~Impl() {
   StopActiveExpiry();
-  FlushAll();
+  // No other thread may use a store being destroyed: no locks needed.
+  ClearAllLocked();
 }
 
 Store::Impl::LockedKey::LockedKey(Impl* impl, absl::string_view key,
@@ -127,7 +151,7 @@ void Store::Impl::ReplaceEntry(const Loc& loc, size_t index, Entry* e) {
 }
 
 void Store::Impl::RemoveAt(const Loc& loc, size_t index,
-                           absl::optional<RemovalCause> cause) {
+                           absl::optional<ChangeCause> cause) {
   KeyTable& t = Table(loc);
   Entry* e = t.At(index);
   const int64_t before = t.AllocatedBytes();
@@ -137,16 +161,23 @@ void Store::Impl::RemoveAt(const Loc& loc, size_t index,
   loc.stripe->keys.fetch_sub(1, std::memory_order_relaxed);
   slot_sizes_[loc.slot].fetch_sub(1, std::memory_order_relaxed);
   if (cause.has_value()) {
-    if (*cause == RemovalCause::kExpired) {
+    if (*cause == ChangeCause::kExpired) {
       expired_.fetch_add(1, std::memory_order_relaxed);
-    } else {
+    } else if (*cause == ChangeCause::kEvicted) {
       evicted_.fetch_add(1, std::memory_order_relaxed);
     }
     if (options_.listener != nullptr) {
-      options_.listener->OnKeyRemoved(loc.slot, e->key(), *cause);
+      options_.listener->OnKeyChanged(loc.slot, e->key(), nullptr, *cause);
     }
   }
   Entry::DestroyWithValue(e);
+}
+
+void Store::Impl::Changed(const Loc& loc, const Entry* e) {
+  if (options_.listener == nullptr) return;
+  const KeyView view(e);
+  options_.listener->OnKeyChanged(loc.slot, e->key(), &view,
+                                  ChangeCause::kWrite);
 }
 
 void Store::Impl::AdjustVolatile(const Loc& loc, int delta) {
@@ -161,7 +192,7 @@ size_t Store::Impl::FindLive(const Loc& loc, absl::string_view key,
   if (i == KeyTable::kNotFound) return i;
   if (!IsExpired(Table(loc).At(i), now_ms)) return i;
   if (!replica_.load(std::memory_order_relaxed)) {
-    RemoveAt(loc, i, RemovalCause::kExpired);
+    RemoveAt(loc, i, ChangeCause::kExpired);
   }
   return KeyTable::kNotFound;
 }
@@ -174,7 +205,7 @@ size_t Store::Impl::FindForWrite(const Loc& loc, absl::string_view key,
   const bool replica = replica_.load(std::memory_order_relaxed);
   RemoveAt(loc, i,
            replica ? absl::nullopt
-                   : absl::optional<RemovalCause>(RemovalCause::kExpired));
+                   : absl::optional<ChangeCause>(ChangeCause::kExpired));
   return KeyTable::kNotFound;
 }
 
@@ -191,6 +222,7 @@ void Store::Impl::PutString(const Loc& loc, absl::string_view key, size_t index,
       }
       if (has_expiry) old->set_expiry_ms(expiry_ms);
       Touch(old);
+      Changed(loc, old);
       return;
     }
     Entry* e = Entry::CreateString(key, value, has_expiry);
@@ -198,24 +230,29 @@ void Store::Impl::PutString(const Loc& loc, absl::string_view key, size_t index,
     e->set_access(old->access());
     Touch(e);
     ReplaceEntry(loc, index, e);
+    Changed(loc, e);
     return;
   }
   Entry* e = Entry::CreateString(key, value, has_expiry);
   if (has_expiry) e->set_expiry_ms(expiry_ms);
   InitAccess(e);
   InsertEntry(loc, e);
+  Changed(loc, e);
 }
 
 void Store::Impl::SetExpiry(const Loc& loc, size_t index, int64_t expiry_ms) {
   Entry* old = Table(loc).At(index);
   const bool has_expiry = expiry_ms >= 0;
   if (old->has_expiry() == has_expiry) {
-    if (has_expiry) old->set_expiry_ms(expiry_ms);
+    if (!has_expiry || old->expiry_ms() == expiry_ms) return;  // No change.
+    old->set_expiry_ms(expiry_ms);
+    Changed(loc, old);
     return;
   }
   Entry* e = Entry::Resize(old, old->value().size(), has_expiry);
   if (has_expiry) e->set_expiry_ms(expiry_ms);
   ReplaceEntry(loc, index, e);
+  Changed(loc, e);
 }
 
 Entry* Store::Impl::InsertHash(const Loc& loc, absl::string_view key) {

@@ -60,20 +60,58 @@ enum class ValueType { kNone, kString, kHash };
 // "none", "string", "hash" (the TYPE command's answers).
 absl::string_view ValueTypeName(ValueType type);
 
-// Why a key disappeared without a client deleting it.
-enum class RemovalCause { kExpired, kEvicted };
+class Entry;  // node/storage/entry.h (private to node/storage).
 
-// Told about every key the store removes on its own (expiry, eviction), so
-// replication can forward them as deletes.
-//
-// Called while the key's slot group is locked, right after the removal, so
-// the call is ordered with every other operation on that key. It must be
-// quick and must not call back into the Store.
-class RemovalListener {
+// A read-only view of one key's state, handed to a ChangeListener. Valid
+// only during the call (it points into the store, whose lock is held).
+class KeyView {
  public:
-  virtual ~RemovalListener() = default;
-  virtual void OnKeyRemoved(uint32_t slot, absl::string_view key,
-                            RemovalCause cause) = 0;
+  absl::string_view key() const;
+  ValueType type() const;  // kString or kHash.
+  // For kString.
+  absl::string_view string_value() const;
+  // For kHash: the number of fields, and each field with its value (in no
+  // particular order).
+  size_t field_count() const;
+  void ForEachField(
+      absl::FunctionRef<void(absl::string_view field, absl::string_view value)>
+          fn) const;
+  // Absolute expiry, if the key has a TTL.
+  absl::optional<absl::Time> expire_at() const;
+
+ private:
+  friend class Store;
+  explicit KeyView(const Entry* entry) : entry_(entry) {}
+  const Entry* entry_;
+};
+
+// Why a key changed.
+enum class ChangeCause {
+  kWrite,    // A command (or Restore) wrote or deleted it.
+  kExpired,  // Lazy or active expiry removed it.
+  kEvicted,  // maxmemory eviction removed it.
+};
+
+// Told about every change to the keyspace, so replication can log each
+// key's resulting state (node/replication).
+//
+// Contract (docs/STORAGE.md): OnKeyChanged is called exactly once for each
+// key an operation changed, right after the change and while the key's
+// stripe is still locked, so calls about one key come in the store's order
+// of changes to it. Reads, writes that changed nothing (NX/XX that did not
+// apply, PERSIST without a TTL, HDEL of absent fields) and failed
+// operations are not reported. FLUSHALL holds every stripe while it calls
+// OnFlushAll, so it is ordered against every keyed change. DropSlot is not
+// reported (its caller owns that decision). In replica mode the store
+// reports too; the listener decides what to make of it. Implementations
+// must be quick and must not call back into the Store.
+class ChangeListener {
+ public:
+  virtual ~ChangeListener() = default;
+  // `state` is the key's new state, or nullptr when the key is gone.
+  virtual void OnKeyChanged(uint32_t slot, absl::string_view key,
+                            const KeyView* state, ChangeCause cause) = 0;
+  virtual void OnFlushAll() = 0;
 };
 
 struct StoreOptions {
@@ -89,8 +127,8 @@ struct StoreOptions {
   // primary's evictions arrive as deletes). Can be changed with
   // SetReplicaMode (e.g. on promotion).
   bool replica = false;
-  // Told about expiries and evictions. Not owned; may be null.
-  RemovalListener* listener = nullptr;
+  // Told about every change (see ChangeListener). Not owned; may be null.
+  ChangeListener* listener = nullptr;
   // Active expiry: how often a cycle runs and how much of that time it may
   // spend (Redis: 10 Hz, 25%).
   absl::Duration active_expire_interval = absl::Milliseconds(100);
@@ -243,6 +281,8 @@ class Store {
   // Live keys (keys that expired but were not yet removed still count, as
   // in Redis).
   int64_t DbSize() const;
+  // Removes every key, atomically with respect to every other operation
+  // (it holds every stripe), and reports OnFlushAll.
   void FlushAll();
   absl::optional<std::string> RandomKey();
   // SCAN: `cursor` 0 starts; keys whose name matches the glob `pattern`
@@ -262,14 +302,6 @@ class Store {
   // Removes every key of `slot` (not reported to the listener: the caller
   // owns the decision). Returns the number removed.
   int64_t DropSlot(uint32_t slot);
-  // Calls `fn` with the current record of `key`, or nullptr when the key
-  // is missing (or expired: on a primary it is then removed and reported
-  // to the listener first), while the key's slot group stays locked, so
-  // whatever `fn` does is ordered with every other operation on the key
-  // (replication logs the key's state this way). `fn` must be quick and
-  // must not call the Store.
-  void WithRecord(absl::string_view key,
-                  absl::FunctionRef<void(const KeyRecord*)> fn);
   // Writes `record` (a snapshot or migrated key), replacing any existing
   // key of that name. Subject to maxmemory like any write.
   absl::Status Restore(const KeyRecord& record);

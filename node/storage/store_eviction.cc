@@ -187,7 +187,7 @@ bool Store::Impl::EvictOne(EvictionPolicy policy) {
     Entry* e = RandomEntryLocked(&loc, volatile_only, &index);
     if (e == nullptr) continue;
     if (random) {
-      RemoveAt(loc, index, RemovalCause::kEvicted);
+      RemoveAt(loc, index, ChangeCause::kEvicted);
       return true;
     }
     const uint64_t score = VictimScore(e, policy);
@@ -203,7 +203,7 @@ bool Store::Impl::EvictOne(EvictionPolicy policy) {
   const size_t i = Table(loc).Find(best_key, loc.hash);
   // Deleted meanwhile: that freed memory too, so count it as progress.
   if (i == KeyTable::kNotFound) return true;
-  RemoveAt(loc, i, RemovalCause::kEvicted);
+  RemoveAt(loc, i, ChangeCause::kEvicted);
   return true;
 }
 

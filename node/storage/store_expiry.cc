@@ -43,7 +43,7 @@ int64_t Store::Impl::RunActiveExpireCycle(absl::Duration budget) {
           loc.hash = KeyTable::Hash(key);
           const size_t i = Table(loc).Find(key, loc.hash);
           if (i == KeyTable::kNotFound) continue;
-          RemoveAt(loc, i, RemovalCause::kExpired);
+          RemoveAt(loc, i, ChangeCause::kExpired);
           ++expired;
         }
       }

@@ -46,6 +46,7 @@ absl::StatusOr<int64_t> Store::HSet(
   }
   delta += HashTableBytes(*h);
   impl_->AddMemory(delta);
+  impl_->Changed(k.loc, e);
   return added;
 }
 
@@ -90,8 +91,13 @@ absl::StatusOr<int64_t> Store::HDel(
     h->erase(it);
     ++removed;
   }
+  if (removed == 0) return removed;
   impl_->AddMemory(-freed);
-  if (h->empty()) impl_->RemoveAt(k.loc, k.index, absl::nullopt);
+  if (h->empty()) {
+    impl_->RemoveAt(k.loc, k.index, ChangeCause::kWrite);
+  } else {
+    impl_->Changed(k.loc, k.entry);
+  }
   return removed;
 }
 
@@ -137,6 +143,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
   it->second = absl::StrCat(result);
   mem += StringHeapBytes(it->second) + HashTableBytes(*h);
   impl_->AddMemory(mem);
+  impl_->Changed(k.loc, e);
   return result;
 }
 

@@ -145,10 +145,14 @@ class Store::Impl {
   // one (its hash value too, unless `e` took it over: Entry::FreeReplaced).
   void ReplaceEntry(const Loc& loc, size_t index, Entry* e)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
-  // Removes and frees the entry at `index`. A `cause` (the store removed it
-  // on its own) is counted and reported to the listener.
-  void RemoveAt(const Loc& loc, size_t index,
-                absl::optional<RemovalCause> cause)
+  // Removes and frees the entry at `index`, reporting the removal to the
+  // listener with `cause` (expiries and evictions are also counted). No
+  // cause: a silent removal (Restore replacing a key, a replica dropping
+  // an expired key that a write recreates).
+  void RemoveAt(const Loc& loc, size_t index, absl::optional<ChangeCause> cause)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
+  // Reports the new state of the key of `e` (a write) to the listener.
+  void Changed(const Loc& loc, const Entry* e)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
   void AdjustVolatile(const Loc& loc, int delta)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
@@ -167,16 +171,20 @@ class Store::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
 
   // Stores string `value` under `key` (bucket `index` or kNotFound), with
-  // the given expiry (-1 = none). Reuses the block when the shape fits.
+  // the given expiry (-1 = none), and reports it. Reuses the block when the
+  // shape fits.
   void PutString(const Loc& loc, absl::string_view key, size_t index,
                  absl::string_view value, int64_t expiry_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
-  // Changes the expiry of the entry at `index` (-1 = none); may reallocate.
+  // Changes the expiry of the entry at `index` (-1 = none) and reports it,
+  // if that changed anything; may reallocate.
   void SetExpiry(const Loc& loc, size_t index, int64_t expiry_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
   // A new, empty hash under `key` (absent), inserted; returns it.
   Entry* InsertHash(const Loc& loc, absl::string_view key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
+  // Frees every key; the caller holds every stripe (or is the destructor).
+  void ClearAllLocked() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Frees every key of the slot at `loc`; returns how many.
   int64_t ClearTableLocked(const Loc& loc)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
@@ -229,7 +237,8 @@ class Store::Impl {
                        int64_t now_ms,
                        absl::FunctionRef<void(const Entry*)> visit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
-  // Slot by slot: writes racing with a flush may survive it.
+  // Frees every key, holding every stripe, and tells the listener
+  // (OnFlushAll) before letting go.
   void FlushAll();
 
   // ---- Active expiry (store_expiry.cc) ----

@@ -39,9 +39,8 @@ bool Store::Del(absl::string_view key) {
   if (i == KeyTable::kNotFound) return false;
   const bool live = !Impl::IsExpired(impl_->Table(loc).At(i), now);
   impl_->RemoveAt(loc, i,
-                  live || impl_->replica_.load()
-                      ? absl::nullopt
-                      : absl::optional<RemovalCause>(RemovalCause::kExpired));
+                  live || impl_->replica_.load() ? ChangeCause::kWrite
+                                                 : ChangeCause::kExpired);
   return live;
 }
 
@@ -66,7 +65,7 @@ bool Store::ExpireAt(absl::string_view key, absl::Time when,
   const int64_t expiry = ToMs(when);
   if (!ExpireAllowed(k.entry, expiry, condition)) return false;
   if (expiry <= k.now_ms) {
-    impl_->RemoveAt(k.loc, k.index, absl::nullopt);
+    impl_->RemoveAt(k.loc, k.index, ChangeCause::kWrite);
   } else {
     impl_->SetExpiry(k.loc, k.index, expiry);
   }

@@ -47,11 +47,21 @@ uint64_t Store::Impl::CollectSlot(const Loc& loc, uint64_t from, size_t count,
 }
 
 void Store::Impl::FlushAll() {
+  // Every stripe, in ascending order (as MSET locks its subset): no keyed
+  // write can land between the clearing and the report, so the listener
+  // sees the flush ordered against every key's changes.
+  std::vector<uint32_t> all(kNumStripes);
+  for (uint32_t s = 0; s < kNumStripes; ++s) all[s] = s;
+  LockStripes(all);
+  ClearAllLocked();
+  if (options_.listener != nullptr) options_.listener->OnFlushAll();
+  UnlockStripes(all);
+}
+
+void Store::Impl::ClearAllLocked() {
   for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
     if (slot_sizes_[slot].load(std::memory_order_relaxed) == 0) continue;
-    const Loc loc = LocateSlot(slot, 0);
-    MutexLock lock(&loc.stripe->mu);
-    ClearTableLocked(loc);
+    ClearTableLocked(LocateSlot(slot, 0));
   }
 }
 
@@ -141,17 +151,6 @@ int64_t Store::DropSlot(uint32_t slot) {
   return impl_->ClearTableLocked(loc);
 }
 
-void Store::WithRecord(absl::string_view key,
-                       absl::FunctionRef<void(const KeyRecord*)> fn) {
-  Impl::LockedKey k(impl_.get(), key, Impl::Access::kRead);
-  if (k.entry == nullptr) {
-    fn(nullptr);
-    return;
-  }
-  const KeyRecord record = Impl::RecordOf(k.entry);
-  fn(&record);
-}
-
 absl::Status Store::Restore(const KeyRecord& record) {
   if (absl::Status s = impl_->CheckKey(record.key); !s.ok()) return s;
   if (record.type == ValueType::kNone) {
@@ -166,11 +165,14 @@ absl::Status Store::Restore(const KeyRecord& record) {
       record.expire_at.has_value() ? ToMs(*record.expire_at) : -1;
   MutexLock lock(&loc.stripe->mu);
   // Not LockedKey: the record replaces whatever is there, live or not.
-  size_t i = impl_->Table(loc).Find(record.key, loc.hash);
-  if (i != KeyTable::kNotFound) impl_->RemoveAt(loc, i, absl::nullopt);
+  // The old key goes silently; the listener hears the final state once.
+  const size_t i = impl_->Table(loc).Find(record.key, loc.hash);
   if (expiry >= 0 && expiry <= now && !impl_->replica_.load()) {
-    return absl::OkStatus();  // Already expired: nothing to keep.
+    // Already expired: nothing to keep.
+    if (i != KeyTable::kNotFound) impl_->RemoveAt(loc, i, ChangeCause::kWrite);
+    return absl::OkStatus();
   }
+  if (i != KeyTable::kNotFound) impl_->RemoveAt(loc, i, absl::nullopt);
   if (record.type == ValueType::kString) {
     impl_->PutString(loc, record.key, KeyTable::kNotFound, record.value,
                      expiry);
@@ -181,6 +183,7 @@ absl::Status Store::Restore(const KeyRecord& record) {
   for (const auto& [f, v] : record.fields) (*e->hash())[f] = v;
   impl_->InitAccess(e);
   impl_->InsertEntry(loc, e);
+  impl_->Changed(loc, e);
   return absl::OkStatus();
 }
 

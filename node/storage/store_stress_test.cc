@@ -19,12 +19,15 @@ namespace {
 
 constexpr int kThreads = 4;
 
-class CountingListener : public RemovalListener {
+class CountingListener : public ChangeListener {
  public:
-  void OnKeyRemoved(uint32_t, absl::string_view, RemovalCause cause) override {
-    (cause == RemovalCause::kExpired ? expired : evicted)
+  void OnKeyChanged(uint32_t, absl::string_view, const KeyView*,
+                    ChangeCause cause) override {
+    if (cause == ChangeCause::kWrite) return;
+    (cause == ChangeCause::kExpired ? expired : evicted)
         .fetch_add(1, std::memory_order_relaxed);
   }
+  void OnFlushAll() override {}
   std::atomic<int64_t> expired{0};
   std::atomic<int64_t> evicted{0};
 };

@@ -57,7 +57,7 @@ absl::StatusOr<SetResult> Store::Set(absl::string_view key,
     expiry = ToMs(*options.expire_at);
     if (expiry <= k.now_ms) {
       // Already expired: the key ends up deleted (as Redis does).
-      if (old != nullptr) impl_->RemoveAt(k.loc, k.index, absl::nullopt);
+      if (old != nullptr) impl_->RemoveAt(k.loc, k.index, ChangeCause::kWrite);
       return result;
     }
   } else if (options.keep_ttl && old != nullptr && old->has_expiry()) {
@@ -77,7 +77,7 @@ absl::StatusOr<absl::optional<std::string>> Store::GetEx(
   if (options.expire_at.has_value()) {
     const int64_t expiry = ToMs(*options.expire_at);
     if (expiry <= k.now_ms) {
-      impl_->RemoveAt(k.loc, k.index, absl::nullopt);
+      impl_->RemoveAt(k.loc, k.index, ChangeCause::kWrite);
     } else {
       impl_->SetExpiry(k.loc, k.index, expiry);
     }
@@ -93,7 +93,7 @@ absl::StatusOr<absl::optional<std::string>> Store::GetDel(
   if (k.entry == nullptr) return absl::optional<std::string>();
   if (absl::Status s = k.CheckType(EntryType::kString); !s.ok()) return s;
   absl::optional<std::string> value(std::string(k.entry->value()));
-  impl_->RemoveAt(k.loc, k.index, absl::nullopt);
+  impl_->RemoveAt(k.loc, k.index, ChangeCause::kWrite);
   return value;
 }
 
@@ -117,6 +117,7 @@ absl::StatusOr<int64_t> Store::Append(absl::string_view key,
   std::memcpy(e->mutable_value() + old_len, value.data(), value.size());
   impl_->Touch(e);
   impl_->ReplaceEntry(k.loc, k.index, e);
+  impl_->Changed(k.loc, e);
   return static_cast<int64_t>(new_len);
 }
 

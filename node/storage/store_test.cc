@@ -14,14 +14,17 @@ namespace slotcache::node::storage {
 namespace {
 
 // Records what the store removed on its own.
-class RecordingListener : public RemovalListener {
+class RecordingListener : public ChangeListener {
  public:
-  void OnKeyRemoved(uint32_t slot, absl::string_view key,
-                    RemovalCause cause) override {
+  void OnKeyChanged(uint32_t slot, absl::string_view key, const KeyView* state,
+                    ChangeCause cause) override {
     absl::MutexLock lock(&mu_);
     EXPECT_EQ(slot, KeySlot(key));
-    (cause == RemovalCause::kExpired ? expired_ : evicted_).emplace_back(key);
+    if (cause == ChangeCause::kWrite) return;
+    EXPECT_EQ(state, nullptr);
+    (cause == ChangeCause::kExpired ? expired_ : evicted_).emplace_back(key);
   }
+  void OnFlushAll() override {}
   std::vector<std::string> expired() {
     absl::MutexLock lock(&mu_);
     return expired_;
