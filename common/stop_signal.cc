@@ -28,13 +28,18 @@ void StopSignal::Wake() {
   cv_.notify_all();
 }
 
-bool StopSignal::SleepFor(absl::Duration d) {
+uint64_t StopSignal::wakes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wakes_;
+}
+
+bool StopSignal::SleepFor(absl::Duration d) { return SleepFor(d, wakes()); }
+
+bool StopSignal::SleepFor(absl::Duration d, uint64_t wakes_seen) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (stopped_) return false;
-  const uint64_t wakes = wakes_;
   if (d > absl::ZeroDuration()) {
     cv_.wait_for(lock, absl::ToChronoNanoseconds(d),
-                 [&] { return stopped_ || wakes_ != wakes; });
+                 [&] { return stopped_ || wakes_ != wakes_seen; });
   }
   return !stopped_;
 }

@@ -42,6 +42,16 @@ class StopSignal {
   // (also when already stopped on entry: then it does not sleep).
   bool SleepFor(absl::Duration d);
 
+  // How many times Wake() was called so far. A loop that checks some state
+  // before sleeping reads this first and passes it to SleepFor, so a Wake()
+  // that lands between its check and its sleep is not missed:
+  //   const uint64_t seen = signal.wakes();
+  //   if (!StateChanged()) signal.SleepFor(backoff, seen);
+  uint64_t wakes() const;
+  // Like SleepFor(d), but returns at once when Wake() was called since
+  // wakes() returned `wakes_seen`.
+  bool SleepFor(absl::Duration d, uint64_t wakes_seen);
+
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;

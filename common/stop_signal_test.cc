@@ -42,6 +42,14 @@ TEST(StopSignalTest, WakeEndsASleepWithoutStopping) {
   EXPECT_FALSE(stop.stopped());
 }
 
+TEST(StopSignalTest, AWakeBeforeTheSleepIsNotMissed) {
+  StopSignal stop;
+  const uint64_t seen = stop.wakes();
+  stop.Wake();  // Lands between the caller's check and its sleep.
+  EXPECT_TRUE(stop.SleepFor(absl::Hours(1), seen));  // Returns at once.
+  EXPECT_EQ(stop.wakes(), seen + 1);
+}
+
 TEST(StopSignalTest, ResetRearms) {
   StopSignal stop;
   stop.Stop();

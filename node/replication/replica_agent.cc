@@ -26,6 +26,7 @@ void ReplicaAgent::Follow(const std::string& address) {
   if (address == address_) return;
   const bool was_following = !address_.empty();
   address_ = address;
+  wake_.Wake();
   if (call_ != nullptr) call_->TryCancel();
   if (!address.empty()) {
     SC_LOG(INFO, "replication: following primary %s", address);
@@ -47,6 +48,7 @@ void ReplicaAgent::Stop() {
     stopping_ = true;
     if (call_ != nullptr) call_->TryCancel();
   }
+  wake_.Stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -96,11 +98,18 @@ void ReplicaAgent::Run() {
     if (absl::Now() - started > options_.max_backoff) {
       backoff = options_.initial_backoff;  // It worked for a while.
     }
-    absl::MutexLock lock(&mu_);
-    auto wake = [this, &address]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || address_ != address;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&wake), backoff);
+    // Follow() and Stop() wake the sleep; reading the count before the
+    // check means a switch that lands in between is not slept through.
+    const uint64_t wakes = wake_.wakes();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      if (address_ != address) {
+        backoff = options_.initial_backoff;
+        continue;
+      }
+    }
+    if (!wake_.SleepFor(backoff, wakes)) return;
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }

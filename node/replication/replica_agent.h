@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/stop_signal.h"
 #include "grpcpp/client_context.h"
 #include "node/replication/replication_log.h"
 #include "node/storage/store.h"
@@ -94,6 +95,8 @@ class ReplicaAgent {
   uint64_t primary_offset_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time caught_up_at_ ABSL_GUARDED_BY(mu_) = absl::Now();
   grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The reconnect backoff's sleep; woken by Follow() and Stop().
+  StopSignal wake_;
   std::thread thread_;
 };
 
