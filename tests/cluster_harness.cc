@@ -104,6 +104,25 @@ absl::Status TestCluster::StartNode(int i) {
 
 void TestCluster::KillNode(int i) { nodes_[i].process->Kill(); }
 
+absl::Status TestCluster::PauseNode(int i) {
+  return nodes_[i].process->Signal(SIGSTOP);
+}
+
+absl::Status TestCluster::ResumeNode(int i) {
+  return nodes_[i].process->Signal(SIGCONT);
+}
+
+int TestCluster::NodeIndex(const v1::ClusterMap& map,
+                           const std::string& node_id) const {
+  for (const v1::NodeInfo& node : map.nodes()) {
+    if (node.node_id() != node_id) continue;
+    for (int i = 0; i < node_count(); ++i) {
+      if (nodes_[i].address == node.address()) return i;
+    }
+  }
+  return -1;
+}
+
 absl::StatusOr<v1::ClusterMap> TestCluster::Describe() const {
   auto stub = v1::CoordinatorService::NewStub(MakeChannel(coordinator_));
   grpc::ClientContext context;
@@ -144,7 +163,7 @@ absl::StatusOr<int> TestCluster::Slotctl(const std::vector<std::string>& args,
   return code;
 }
 
-absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
+absl::StatusOr<v1::NodeStatus> TestCluster::NodeStatus(int i) const {
   auto stub = v1::NodeAdminService::NewStub(MakeChannel(nodes_[i].address));
   grpc::ClientContext context;
   context.set_deadline(DeadlineIn(absl::Seconds(5)));
@@ -155,7 +174,13 @@ absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
     return absl::UnavailableError(
         absl::StrCat("GetNodeStatus: ", rpc.error_message()));
   }
-  return status.cluster_map_version();
+  return status;
+}
+
+absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
+  absl::StatusOr<v1::NodeStatus> status = NodeStatus(i);
+  if (!status.ok()) return status.status();
+  return status->cluster_map_version();
 }
 
 absl::Status TestCluster::CreateCluster(int shards, int replicas) {

@@ -3,7 +3,8 @@
 // nodes spread over AZs az-a/az-b/az-c, each with its own data folder so
 // they can be restarted with their identity; plus slotctl runs.
 //
-// Heartbeats are fast (50 ms, node_timeout 500 ms) so tests stay short.
+// Heartbeats are fast (50 ms, node_timeout and primary lease 500 ms) so
+// tests, failovers included, stay short.
 //
 // Thread-safety: not thread-safe; use from the test's main thread.
 #ifndef SLOTCACHE_TESTS_CLUSTER_HARNESS_H_
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "proto/admin.pb.h"
 #include "proto/common.pb.h"
 #include "tests/harness/process.h"
 
@@ -39,6 +41,9 @@ class TestCluster {
   absl::Status StartNode(int i);
   // SIGKILL (a crash) node `i`.
   void KillNode(int i);
+  // SIGSTOP / SIGCONT node `i` (a hung process, or one cut off).
+  absl::Status PauseNode(int i);
+  absl::Status ResumeNode(int i);
   std::string node_address(int i) const { return nodes_[i].address; }
   int node_count() const { return static_cast<int>(nodes_.size()); }
 
@@ -62,6 +67,11 @@ class TestCluster {
 
   // The cluster map version node `i` serves with (NodeAdmin status).
   absl::StatusOr<uint64_t> NodeMapVersion(int i) const;
+  // Node `i`'s NodeAdmin status.
+  absl::StatusOr<v1::NodeStatus> NodeStatus(int i) const;
+  // The index of the node `map` lists as `node_id` (matched by address),
+  // or -1.
+  int NodeIndex(const v1::ClusterMap& map, const std::string& node_id) const;
 
  private:
   std::string dir_;

@@ -36,6 +36,9 @@ struct Context {
   // For `cluster create`.
   uint32_t shards = 3;
   uint32_t replicas = 2;
+  // For `failover`: the shard, and the replica to promote ("" = best).
+  std::string shard;
+  std::string to;
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
 };

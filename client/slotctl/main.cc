@@ -21,6 +21,10 @@ ABSL_FLAG(std::string, output, "human",
 ABSL_FLAG(uint32_t, shards, 3, "cluster create: number of shards.");
 ABSL_FLAG(uint32_t, replicas, 2,
           "cluster create: replicas per shard (0 to 5).");
+ABSL_FLAG(std::string, shard, "", "failover: the shard to fail over.");
+ABSL_FLAG(std::string, to, "",
+          "failover: the replica to promote (default: the healthy, synced "
+          "replica with the highest offset, preferring another AZ).");
 
 int main(int argc, char** argv) {
   namespace ctl = slotcache::slotctl;
@@ -32,6 +36,8 @@ int main(int argc, char** argv) {
   ctx.timeout = absl::GetFlag(FLAGS_timeout);
   ctx.shards = absl::GetFlag(FLAGS_shards);
   ctx.replicas = absl::GetFlag(FLAGS_replicas);
+  ctx.shard = absl::GetFlag(FLAGS_shard);
+  ctx.to = absl::GetFlag(FLAGS_to);
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
   const std::string output = absl::GetFlag(FLAGS_output);
