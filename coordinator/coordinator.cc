@@ -203,6 +203,9 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
   StateUpdate update;
   std::vector<PendingEvent> events;
   bool changed = true;
+  const StoredMeta meta_before = meta_;
+  // Set when a restarted primary is demoted (below).
+  std::string demoted_shard;
   if (id.empty()) {
     do {
       id = NewNodeId();
@@ -223,8 +226,32 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
     node.set_address(request.address());
     node.set_az(request.az());
     node.set_health(AliveHealth(node));
+    // A primary whose process restarted lost its data (nodes keep it in
+    // memory only). Were it to stay primary, its replicas would follow it
+    // to its new address and full-sync its empty store. So in the same
+    // commit its shard loses its primary (clients get CLUSTERDOWN, the
+    // replicas keep their data and wait) and a failover promotes the best
+    // replica. A shard without replicas keeps it: there is no better copy.
+    const v1::ShardInfo* shard = FindShardLocked(old.shard_id());
+    if (request.restarted() && shard != nullptr &&
+        shard->primary_node_id() == id && shard->replica_node_ids_size() > 0) {
+      v1::ShardInfo& demoted = update.shards.emplace_back(*shard);
+      demoted.set_primary_node_id("");
+      demoted.add_replica_node_ids(id);
+      meta_.set_max_config_epoch(meta_.max_config_epoch() + 1);
+      demoted.set_config_epoch(meta_.max_config_epoch());
+      node.set_role(v1::REPLICA);
+      demoted_shard = shard->shard_id();
+      events.push_back(
+          {"primary_restarted",
+           absl::StrCat("primary ", id, " of ", shard->shard_id(),
+                        " restarted without its data; the shard has no "
+                        "primary (epoch ",
+                        demoted.config_epoch(),
+                        ") until a replica is promoted")});
+    }
     changed = node.address() != old.address() || node.az() != old.az() ||
-              node.health() != old.health();
+              node.health() != old.health() || !demoted_shard.empty();
     std::string detail;
     if (node.address() != old.address()) {
       absl::StrAppend(&detail, ", address ", old.address(), " -> ",
@@ -246,24 +273,19 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
   if (absl::Status s =
           CommitLocked(std::move(update), std::move(events), changed);
       !s.ok()) {
+    meta_ = meta_before;
     return s;
   }
   Liveness& live = liveness_[id];
   live.last_seen = now;
-  live.last_report.Clear();
-  // A primary whose process restarted lost its data (nodes keep it in
-  // memory only): it must not get a lease again, a replica that has the
-  // data takes over (or, with none, the failover fails and it serves on).
-  const v1::NodeInfo& registered = nodes_.at(id);
-  if (request.restarted() && registered.role() == v1::PRIMARY &&
-      !failovers_.contains(registered.shard_id())) {
-    if (const v1::ShardInfo* shard = FindShardLocked(registered.shard_id());
-        shard != nullptr && shard->primary_node_id() == id) {
-      (void)BeginFailoverLocked(
-          *shard, /*manual=*/false,
-          absl::StrCat("primary ", id, " restarted without its data"));
-    }
+  // The last report of the previous process (its history) is what the
+  // failover of a restarted primary compares replicas with.
+  if (!demoted_shard.empty() && !failovers_.contains(demoted_shard)) {
+    (void)BeginFailoverLocked(
+        *FindShardLocked(demoted_shard), id, /*manual=*/false,
+        absl::StrCat("primary ", id, " restarted without its data"));
   }
+  live.last_report.Clear();
 
   v1::RegisterNodeResponse response;
   response.set_node_id(id);

@@ -195,8 +195,11 @@ class Coordinator {
                                            absl::Time fresh_after) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Persists a RUNNING failover operation with its event and registers
-  // it (the old primary's lease renewal stops from here on).
+  // it (the lease renewal of `old_primary` stops from here on). The shard
+  // may already have no primary (a restarted primary was demoted, or an
+  // earlier failover failed): `old_primary` is then that node or "".
   absl::StatusOr<Failover> BeginFailoverLocked(const v1::ShardInfo& shard,
+                                               const std::string& old_primary,
                                                bool manual,
                                                const std::string& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -54,19 +54,28 @@ std::vector<ReplicaReport> Coordinator::ReportsLocked(
 }
 
 absl::StatusOr<Coordinator::Failover> Coordinator::BeginFailoverLocked(
-    const v1::ShardInfo& shard, bool manual, const std::string& request) {
+    const v1::ShardInfo& shard, const std::string& old_primary, bool manual,
+    const std::string& request) {
   const absl::Time now = options_.clock->Now();
-  const v1::NodeInfo& primary = nodes_.at(shard.primary_node_id());
-  const Liveness& live = liveness_[primary.node_id()];
   Failover f;
   f.shard_id = shard.shard_id();
-  f.old_primary = primary.node_id();
+  f.old_primary = old_primary;
   f.manual = manual;
   f.started = now;
-  f.lease_over = LeaseSurelyOver(live.last_lease_grant, options_.primary_lease,
-                                 options_.lease_drift_margin);
-  f.history_id = live.last_report.replication_id();
-  f.primary_offset = live.last_report.replication_offset();
+  // With no old primary there is no lease to wait out.
+  f.lease_over = absl::InfinitePast();
+  std::string primary_text = "no primary";
+  if (auto node = nodes_.find(old_primary); node != nodes_.end()) {
+    const Liveness& live = liveness_[old_primary];
+    f.lease_over =
+        LeaseSurelyOver(live.last_lease_grant, options_.primary_lease,
+                        options_.lease_drift_margin);
+    f.history_id = live.last_report.replication_id();
+    f.primary_offset = live.last_report.replication_offset();
+    primary_text =
+        absl::StrCat("primary ", old_primary, " (", node->second.az(),
+                     ", offset ", f.primary_offset, ")");
+  }
 
   const StoredMeta meta_before = meta_;
   meta_.set_last_operation_number(meta_.last_operation_number() + 1);
@@ -81,11 +90,10 @@ absl::StatusOr<Coordinator::Failover> Coordinator::BeginFailoverLocked(
   op.set_message(request);
   op.set_progress(manual ? "pausing writes on the primary"
                          : "waiting for the old primary's lease to run out");
-  const std::string event = absl::StrCat(
-      f.op_id, " ", f.shard_id, ": ", request, "; primary ", primary.node_id(),
-      " (", primary.az(), ", offset ", f.primary_offset,
-      "), lease renewal stopped, its last lease is over in ",
-      Millis(std::max(f.lease_over - now, absl::ZeroDuration())));
+  const std::string event =
+      absl::StrCat(f.op_id, " ", f.shard_id, ": ", request, "; ", primary_text,
+                   ", lease renewal stopped, its last lease is over in ",
+                   Millis(std::max(f.lease_over - now, absl::ZeroDuration())));
   if (absl::Status s = CommitLocked(
           std::move(update),
           {{manual ? "failover_requested" : "failover_started", event}},
@@ -124,14 +132,17 @@ absl::Status Coordinator::CommitPromotionLocked(const Failover& failover,
   v1::NodeInfo promoted = nodes_.at(chosen.node_id);
   promoted.set_role(v1::PRIMARY);
   update.nodes.push_back(promoted);
-  v1::NodeInfo demoted = nodes_.at(failover.old_primary);
-  demoted.set_role(v1::REPLICA);
-  update.nodes.push_back(demoted);
+  std::string over = "no primary";
+  if (auto old = nodes_.find(failover.old_primary); old != nodes_.end()) {
+    v1::NodeInfo& demoted = update.nodes.emplace_back(old->second);
+    demoted.set_role(v1::REPLICA);
+    over = absl::StrCat(failover.old_primary, " (", demoted.az(), ", ",
+                        v1::Health_Name(demoted.health()), ", last offset ",
+                        failover.primary_offset, ")");
+  }
   const std::string outcome = absl::StrCat(
       "promoted ", chosen.node_id, " (", chosen.az, ", offset ", chosen.offset,
-      ") over ", failover.old_primary, " (", demoted.az(), ", ",
-      v1::Health_Name(demoted.health()), ", last offset ",
-      failover.primary_offset, "); config epoch ", old_epoch, " -> ",
+      ") over ", over, "; config epoch ", old_epoch, " -> ",
       meta_.max_config_epoch(), "; ", Millis(now - failover.started),
       " after the failover started", detail.empty() ? "" : "; ", detail);
   for (const v1::Operation& existing : operations_) {
@@ -201,12 +212,22 @@ void Coordinator::AdvanceFailoversLocked() {
   // Start a failover for each shard whose primary is FAILED. A shard that
   // had no eligible replica is retried quietly until one is.
   for (const v1::ShardInfo& shard : shards_) {
+    if (failovers_.contains(shard.shard_id())) continue;
     auto primary = nodes_.find(shard.primary_node_id());
-    if (primary == nodes_.end() || primary->second.health() != v1::FAILED) {
+    if (primary == nodes_.end()) {
+      // No primary (a restarted primary was demoted and its failover
+      // failed): promote as soon as a replica is eligible.
+      if (ChoosePromotion(ReportsLocked(shard, absl::InfinitePast()), "", "")
+              .ok()) {
+        (void)BeginFailoverLocked(shard, "", /*manual=*/false,
+                                  "the shard has no primary");
+      }
+      continue;
+    }
+    if (primary->second.health() != v1::FAILED) {
       down_shards_.erase(shard.shard_id());
       continue;
     }
-    if (failovers_.contains(shard.shard_id())) continue;
     if (down_shards_.contains(shard.shard_id()) &&
         !ChoosePromotion(ReportsLocked(shard, absl::InfinitePast()),
                          liveness_[primary->first].last_report.replication_id(),
@@ -215,7 +236,7 @@ void Coordinator::AdvanceFailoversLocked() {
       continue;
     }
     (void)BeginFailoverLocked(
-        shard, /*manual=*/false,
+        shard, primary->first, /*manual=*/false,
         absl::StrCat("primary ", primary->first, " FAILED (no heartbeat for ",
                      Millis(now - liveness_[primary->first].last_seen), ")"));
   }
@@ -237,8 +258,9 @@ void Coordinator::AdvanceFailoversLocked() {
       SetProgressLocked(f, "waiting for the replicas' offsets");
       continue;
     }
-    absl::StatusOr<ReplicaReport> chosen =
-        ChoosePromotion(reports, f.history_id, nodes_.at(f.old_primary).az());
+    auto old = nodes_.find(f.old_primary);
+    absl::StatusOr<ReplicaReport> chosen = ChoosePromotion(
+        reports, f.history_id, old == nodes_.end() ? "" : old->second.az());
     if (!chosen.ok()) {
       down_shards_.insert(f.shard_id);
       FailFailoverLocked(f, std::string(chosen.status().message()));
@@ -320,7 +342,7 @@ absl::StatusOr<v1::FailoverResponse> Coordinator::StartFailover(
       primary->second.az());
   if (!chosen.ok()) return chosen.status();
   absl::StatusOr<Failover> f = BeginFailoverLocked(
-      *shard, /*manual=*/true,
+      *shard, primary->first, /*manual=*/true,
       absl::StrCat("manual failover of ", shard->shard_id(), " from ",
                    primary->first, " to ", chosen->node_id, " requested"));
   if (!f.ok()) return f.status();

@@ -1,6 +1,7 @@
 #include "tests/failover_test_util.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
@@ -76,6 +77,89 @@ std::string PrimaryOf(const v1::ClusterMap& map, const std::string& shard_id) {
     if (shard.shard_id() == shard_id) return shard.primary_node_id();
   }
   return "";
+}
+
+namespace {
+
+// The address of the primary owning `slot` in `map` ("" when none).
+std::string SlotPrimary(const v1::ClusterMap& map, uint32_t slot) {
+  for (const v1::ShardInfo& shard : map.shards()) {
+    if (!Owns(shard, slot)) continue;
+    for (const v1::NodeInfo& node : map.nodes()) {
+      if (node.node_id() == shard.primary_node_id()) return node.address();
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status WriteAcked(const TestCluster& cluster, const std::string& key,
+                        const std::string& value, absl::Duration timeout) {
+  v1::RequestOptions options;
+  options.set_min_replica_acks(1);
+  options.set_replica_ack_timeout_ms(kReplicaAckTimeoutMs);
+  std::string last_error;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<v1::ClusterMap> map = cluster.Describe();
+    if (map.ok()) {
+      absl::StatusOr<v1::ExecuteResponse> response =
+          ExecuteOn(SlotPrimary(*map, KeySlot(key)), Words({"SET", key, value}),
+                    options, kAttemptDeadline);
+      if (response.ok() && !response->reply().has_error() &&
+          response->replica_acks() >= 1) {
+        return absl::OkStatus();
+      }
+      last_error = !response.ok() ? std::string(response.status().message())
+                   : response->reply().has_error()
+                       ? response->reply().error().message()
+                       : "no replica ack";
+    }
+    absl::SleepFor(kRetryBackoff);
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "no replica acknowledged SET ", key, " within ",
+      absl::FormatDuration(timeout), "; last error: ", last_error));
+}
+
+absl::StatusOr<int> CountMissing(
+    const TestCluster& cluster,
+    const std::vector<std::pair<std::string, std::string>>& expected) {
+  absl::StatusOr<v1::ClusterMap> map = cluster.Describe();
+  if (!map.ok()) return map.status();
+  // One Batch of GETs per primary and chunk.
+  std::map<std::string, std::vector<const std::pair<std::string, std::string>*>>
+      by_primary;
+  for (const auto& kv : expected) {
+    by_primary[SlotPrimary(*map, KeySlot(kv.first))].push_back(&kv);
+  }
+  int missing = 0;
+  for (const auto& [address, kvs] : by_primary) {
+    auto stub = v1::CacheService::NewStub(MakeChannel(address));
+    for (size_t i = 0; i < kvs.size(); i += kReadBatch) {
+      const size_t end = std::min(kvs.size(), i + kReadBatch);
+      v1::BatchRequest request;
+      for (size_t k = i; k < end; ++k) {
+        *request.add_commands() = Words({"GET", kvs[k]->first});
+      }
+      grpc::ClientContext context;
+      context.set_deadline(DeadlineIn(absl::Seconds(10)));
+      v1::BatchResponse response;
+      grpc::Status status = stub->Batch(&context, request, &response);
+      if (!status.ok() || response.replies_size() != request.commands_size()) {
+        return absl::UnavailableError(absl::StrCat(
+            "reading back from ", address, ": ", status.error_message()));
+      }
+      for (size_t k = i; k < end; ++k) {
+        const v1::Reply& reply = response.replies(static_cast<int>(k - i));
+        if (reply.has_error() || reply.value().bulk() != kvs[k]->second) {
+          ++missing;
+        }
+      }
+    }
+  }
+  return missing;
 }
 
 AckedWriter::~AckedWriter() { Stop(); }
@@ -166,7 +250,7 @@ void AckedWriter::Run(int index) {
           std::max(shard.stats.longest_gap, now - shard.last_ack);
       shard.last_ack = now;
       ++shard.stats.acked;
-      shard.acked_keys.push_back(key);
+      shard.acked.emplace_back(key, absl::StrCat("v", n));
       refresh = false;
       ++n;
       continue;
@@ -195,42 +279,14 @@ absl::Status AckedWriter::WaitForAcks(const std::string& shard_id,
 }
 
 absl::StatusOr<int> AckedWriter::CountLost() const {
-  absl::StatusOr<v1::ClusterMap> map = cluster_->Describe();
-  if (!map.ok()) return map.status();
-  absl::MutexLock lock(&mu_);
-  int lost = 0;
-  for (const Shard& shard : shards_) {
-    const std::string primary = PrimaryOf(*map, shard.shard_id);
-    std::string address;
-    for (const v1::NodeInfo& node : map->nodes()) {
-      if (node.node_id() == primary) address = node.address();
-    }
-    auto stub = v1::CacheService::NewStub(MakeChannel(address));
-    for (size_t i = 0; i < shard.acked_keys.size(); i += kReadBatch) {
-      v1::BatchRequest request;
-      const size_t end = std::min(shard.acked_keys.size(), i + kReadBatch);
-      for (size_t k = i; k < end; ++k) {
-        *request.add_commands() = Words({"GET", shard.acked_keys[k]});
-      }
-      grpc::ClientContext context;
-      context.set_deadline(DeadlineIn(absl::Seconds(10)));
-      v1::BatchResponse response;
-      grpc::Status status = stub->Batch(&context, request, &response);
-      if (!status.ok() || response.replies_size() != request.commands_size()) {
-        return absl::UnavailableError(
-            absl::StrCat("reading back ", shard.shard_id, " from ", address,
-                         ": ", status.error_message()));
-      }
-      for (size_t k = i; k < end; ++k) {
-        const v1::Reply& reply = response.replies(static_cast<int>(k - i));
-        const std::string& key = shard.acked_keys[k];
-        const std::string expected =
-            absl::StrCat("v", key.substr(key.rfind('.') + 1));
-        if (reply.has_error() || reply.value().bulk() != expected) ++lost;
-      }
+  std::vector<std::pair<std::string, std::string>> expected;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Shard& shard : shards_) {
+      expected.insert(expected.end(), shard.acked.begin(), shard.acked.end());
     }
   }
-  return lost;
+  return CountMissing(*cluster_, expected);
 }
 
 }  // namespace slotcache::testing

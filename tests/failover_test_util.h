@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +40,18 @@ absl::StatusOr<v1::DigestResponse> DigestOf(const std::string& address);
 
 // The node id of the primary of `shard_id` in `map` ("" when unknown).
 std::string PrimaryOf(const v1::ClusterMap& map, const std::string& shard_id);
+
+// Sets `key` to `value` on its slot's primary (the coordinator's map) with
+// min_replica_acks=1, retrying until a replica acknowledged it.
+absl::Status WriteAcked(const TestCluster& cluster, const std::string& key,
+                        const std::string& value,
+                        absl::Duration timeout = absl::Seconds(30));
+
+// Reads every key back from its slot's current primary; returns how many
+// are missing or hold another value.
+absl::StatusOr<int> CountMissing(
+    const TestCluster& cluster,
+    const std::vector<std::pair<std::string, std::string>>& expected);
 
 class AckedWriter {
  public:
@@ -74,7 +87,8 @@ class AckedWriter {
     // A hash tag whose slot this shard owns: every key is "{tag}.N".
     std::string tag;
     ShardStats stats;
-    std::vector<std::string> acked_keys;
+    // Acknowledged (key, value) pairs.
+    std::vector<std::pair<std::string, std::string>> acked;
     absl::Time last_ack;
   };
   void Run(int shard);
