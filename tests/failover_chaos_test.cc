@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,6 +69,17 @@ class FailoverChaosTest : public ::testing::Test {
     return absl::OkStatus();
   }
 
+  // The AZ of every shard's primary.
+  std::multiset<std::string> PrimaryAzs(const v1::ClusterMap& map) {
+    std::multiset<std::string> azs;
+    for (const v1::ShardInfo& shard : map.shards()) {
+      for (const v1::NodeInfo& node : map.nodes()) {
+        if (node.node_id() == shard.primary_node_id()) azs.insert(node.az());
+      }
+    }
+    return azs;
+  }
+
   TestCluster cluster_;
 };
 
@@ -121,7 +133,8 @@ TEST_F(FailoverChaosTest, TwentyRandomKillsLoseNoAckedKeyAndEpochsOnlyGrow) {
       written.size());
 }
 
-TEST_F(FailoverChaosTest, AzOutageFailsOverAndHealedNodesRejoinByPartialSync) {
+TEST_F(FailoverChaosTest,
+       AzOutageFailsOverThenNodesRejoinWithoutFullSyncAndRebalance) {
   // Quiesced first, so the cut-off primary holds nothing its replicas
   // lack and the rejoin can be a partial resync for every node.
   {
@@ -216,6 +229,23 @@ TEST_F(FailoverChaosTest, AzOutageFailsOverAndHealedNodesRejoinByPartialSync) {
       EXPECT_GE(status->partial_syncs(), 1u) << "node " << az_a[k];
     }
   }
+
+  // After the outage az-a holds no primary; rebalancing hands the moved
+  // ones back so each AZ has one again.
+  std::string plan;
+  absl::StatusOr<int> code =
+      cluster_.Slotctl({"cluster", "rebalance-primaries", "--dry-run"}, &plan);
+  ASSERT_TRUE(code.ok());
+  ASSERT_EQ(*code, 0) << plan;
+  EXPECT_NE(plan.find("Would run"), std::string::npos) << plan;
+  EXPECT_EQ(PrimaryAzs(Map()).count("az-a"), 0u) << "dry run changes nothing";
+  std::string output;
+  code = cluster_.Slotctl({"cluster", "rebalance-primaries"}, &output);
+  ASSERT_TRUE(code.ok());
+  ASSERT_EQ(*code, 0) << output;
+  std::printf("[az-outage] rebalance-primaries:\n%s\n", output.c_str());
+  const std::multiset<std::string> azs = PrimaryAzs(Map());
+  EXPECT_EQ(azs, (std::multiset<std::string>{"az-a", "az-b", "az-c"}));
 }
 
 }  // namespace

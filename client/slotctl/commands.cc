@@ -365,6 +365,13 @@ const std::vector<Command>& Commands() {
        0,
        0,
        Operations},
+      {{"cluster", "rebalance-primaries"},
+       "",
+       "manual failovers that spread primaries over the AZs again "
+       "(--dry-run prints the plan)",
+       0,
+       0,
+       RebalancePrimaries},
       {{"failover"},
        "",
        "manual failover of --shard (to --to): pause writes, hand over at the "

@@ -39,6 +39,8 @@ struct Context {
   // For `failover`: the shard, and the replica to promote ("" = best).
   std::string shard;
   std::string to;
+  // For `cluster rebalance-primaries`: print the plan only.
+  bool dry_run = false;
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
 };

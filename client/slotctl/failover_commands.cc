@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "client/slotctl/command_util.h"
+#include "client/slotctl/rebalance_plan.h"
 
 namespace slotcache::slotctl {
 namespace {
@@ -47,17 +48,13 @@ std::optional<v1::Operation> FollowOperation(const Context& ctx,
   }
 }
 
-}  // namespace
-
-int Failover(const Context& ctx, const std::vector<std::string>&) {
-  if (ctx.shard.empty()) {
-    *ctx.err << "slotctl: failover needs --shard=SHARD (see `slotctl cluster "
-                "status`)\n";
-    return kExitUsage;
-  }
+// Runs one manual failover of `shard` (to `to`, or the best replica) to its
+// outcome; exit code.
+int RunFailover(const Context& ctx, const std::string& shard,
+                const std::string& to) {
   v1::FailoverRequest request;
-  request.set_shard_id(ctx.shard);
-  request.set_to_node_id(ctx.to);
+  request.set_shard_id(shard);
+  request.set_to_node_id(to);
   v1::FailoverResponse response;
   auto context = CallContext(ctx);
   grpc::Status status =
@@ -79,6 +76,43 @@ int Failover(const Context& ctx, const std::vector<std::string>&) {
         << done->progress() << "\n";
   }
   return ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+int Failover(const Context& ctx, const std::vector<std::string>&) {
+  if (ctx.shard.empty()) {
+    *ctx.err << "slotctl: failover needs --shard=SHARD (see `slotctl cluster "
+                "status`)\n";
+    return kExitUsage;
+  }
+  return RunFailover(ctx, ctx.shard, ctx.to);
+}
+
+int RebalancePrimaries(const Context& ctx, const std::vector<std::string>&) {
+  int exit_code = kExitOk;
+  std::optional<v1::ClusterMap> map = Describe(ctx, &exit_code);
+  if (!map.has_value()) return exit_code;
+  const std::vector<PrimaryMove> moves = PlanPrimaryRebalance(*map);
+  if (moves.empty()) {
+    *ctx.out << "Primaries are spread over the AZs already; nothing to do.\n";
+    return kExitOk;
+  }
+  *ctx.out << (ctx.dry_run ? "Would run" : "Running") << " " << moves.size()
+           << " manual failover(s):\n";
+  for (const PrimaryMove& m : moves) {
+    *ctx.out << "  " << m.shard_id << ": " << m.from_node << " (" << m.from_az
+             << ") -> " << m.to_node << " (" << m.to_az << ")\n";
+  }
+  if (ctx.dry_run) return kExitOk;
+  for (const PrimaryMove& m : moves) {
+    if (int code = RunFailover(ctx, m.shard_id, m.to_node); code != kExitOk) {
+      *ctx.err << "slotctl: stopped rebalancing at " << m.shard_id
+               << "; run it again once the cause is fixed\n";
+      return code;
+    }
+  }
+  return kExitOk;
 }
 
 }  // namespace slotcache::slotctl
