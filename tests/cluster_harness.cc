@@ -78,6 +78,12 @@ absl::Status TestCluster::StopCoordinator() {
   return absl::OkStatus();
 }
 
+void TestCluster::KillCoordinator() {
+  if (coordinator_process_ == nullptr) return;
+  coordinator_process_->Kill();
+  coordinator_process_.reset();
+}
+
 absl::Status TestCluster::StartNodes(int n) {
   for (int i = 0; i < n; ++i) {
     nodes_.emplace_back();
@@ -175,6 +181,27 @@ absl::StatusOr<v1::NodeStatus> TestCluster::NodeStatus(int i) const {
         absl::StrCat("GetNodeStatus: ", rpc.error_message()));
   }
   return status;
+}
+
+absl::Status TestCluster::WaitReplicasSynced(absl::Duration timeout) const {
+  return PollUntil(
+      [&] {
+        absl::StatusOr<v1::ClusterMap> map = Describe();
+        if (!map.ok()) return false;
+        for (const v1::ShardInfo& shard : map->shards()) {
+          for (const std::string& id : shard.replica_node_ids()) {
+            const int i = NodeIndex(*map, id);
+            absl::StatusOr<v1::NodeStatus> status =
+                i < 0 ? absl::NotFoundError(id) : NodeStatus(i);
+            if (!status.ok() || !status->primary_link_up() ||
+                status->full_syncs() + status->partial_syncs() == 0) {
+              return false;
+            }
+          }
+        }
+        return true;
+      },
+      timeout, "every replica to sync with its primary");
 }
 
 absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {

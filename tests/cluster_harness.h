@@ -33,6 +33,8 @@ class TestCluster {
   absl::Status StartCoordinator();
   // SIGTERM, and waits for a clean exit.
   absl::Status StopCoordinator();
+  // SIGKILL (a crash) the coordinator.
+  void KillCoordinator();
   const std::string& coordinator_address() const { return coordinator_; }
 
   // Starts `n` more nodes (node i in AZ "az-" + 'a' + i % 3).
@@ -64,6 +66,11 @@ class TestCluster {
   // started nodes registered, then waits until `slotctl cluster check`
   // passes and every node applied the final map.
   absl::Status CreateCluster(int shards, int replicas);
+
+  // Waits until every replica in the map is linked to its primary and has
+  // completed a sync (so it is eligible for promotion).
+  absl::Status WaitReplicasSynced(
+      absl::Duration timeout = absl::Seconds(20)) const;
 
   // The cluster map version node `i` serves with (NodeAdmin status).
   absl::StatusOr<uint64_t> NodeMapVersion(int i) const;

@@ -35,6 +35,8 @@ class FailoverChaosTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started;
     absl::Status created = cluster_.CreateCluster(3, 2);
     ASSERT_TRUE(created.ok()) << created;
+    absl::Status synced = cluster_.WaitReplicasSynced();
+    ASSERT_TRUE(synced.ok()) << synced;
   }
 
   v1::ClusterMap Map() {

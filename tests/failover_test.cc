@@ -63,6 +63,8 @@ class FailoverTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started;
     absl::Status created = cluster_.CreateCluster(shards, replicas);
     ASSERT_TRUE(created.ok()) << created;
+    absl::Status synced = cluster_.WaitReplicasSynced();
+    ASSERT_TRUE(synced.ok()) << synced;
   }
 
   v1::ClusterMap Map() {
@@ -347,7 +349,8 @@ TEST_F(FailoverTest, ManualFailoverIsRefusedWhileAnotherRuns) {
   request.set_shard_id("shard-1");
   request.set_to_node_id(target);
   v1::FailoverResponse response;
-  ASSERT_TRUE(stub->Failover(&context, request, &response).ok());
+  grpc::Status started = stub->Failover(&context, request, &response);
+  ASSERT_TRUE(started.ok()) << started.error_message();
 
   std::string output;
   absl::StatusOr<int> code =
@@ -359,6 +362,50 @@ TEST_F(FailoverTest, ManualFailoverIsRefusedWhileAnotherRuns) {
   ASSERT_TRUE(cluster_.ResumeNode(target_index).ok());
   // Either way the first one ends and the cluster is whole again.
   ExpectCheckPasses();
+}
+
+TEST_F(FailoverTest, CoordinatorCrashMidFailoverRollsBackAndKeepsAPrimary) {
+  StartCluster(9, 3, 2);
+  const v1::ClusterMap map = Map();
+  const std::string primary = PrimaryOf(map, "shard-1");
+  const std::string target = map.shards(0).replica_node_ids(0);
+  const int target_index = cluster_.NodeIndex(map, target);
+  // The hung target keeps the failover waiting when the coordinator dies.
+  ASSERT_TRUE(cluster_.PauseNode(target_index).ok());
+  std::string op_id;
+  {
+    auto stub = v1::CoordinatorService::NewStub(
+        MakeChannel(cluster_.coordinator_address()));
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(10)));
+    v1::FailoverRequest request;
+    request.set_shard_id("shard-1");
+    request.set_to_node_id(target);
+    v1::FailoverResponse response;
+    grpc::Status started = stub->Failover(&context, request, &response);
+    ASSERT_TRUE(started.ok()) << started.error_message();
+    op_id = response.operation().id();
+  }
+  cluster_.KillCoordinator();
+  ASSERT_TRUE(cluster_.ResumeNode(target_index).ok());
+  ASSERT_TRUE(cluster_.StartCoordinator().ok());
+
+  // The restarted coordinator finds the operation RUNNING and rolls it
+  // back: the shard keeps its primary, which serves writes again.
+  std::string operations;
+  absl::Status s = testing::PollUntil(
+      [&] {
+        absl::StatusOr<int> code =
+            cluster_.Slotctl({"operations", "--output=json"}, &operations);
+        return code.ok() && *code == 0 &&
+               absl::StrContains(operations,
+                                 "interrupted by a coordinator restart");
+      },
+      kFailoverTimeout, absl::StrCat(op_id, " to be rolled back"));
+  ASSERT_TRUE(s.ok()) << s << "\n" << operations;
+  ExpectCheckPasses();
+  EXPECT_EQ(PrimaryOf(Map(), "shard-1"), primary);
+  EXPECT_TRUE(testing::WriteAcked(cluster_, "{w0}.after-restart", "x").ok());
 }
 
 }  // namespace
