@@ -242,7 +242,8 @@ void Coordinator::AdvanceFailoversLocked() {
   }
 
   std::vector<Failover> ready;
-  for (const auto& [id, f] : failovers_) {
+  for (const auto& entry : failovers_) {
+    const Failover& f = entry.second;
     if (!f.manual && now >= f.lease_over) ready.push_back(f);
   }
   for (const Failover& f : ready) {
@@ -291,7 +292,8 @@ absl::StatusOr<v1::FailoverResponse> Coordinator::StartFailover(
     if (shutdown_) {
       return absl::UnavailableError("coordinator is shutting down");
     }
-    for (const auto& [id, f] : failovers_) {
+    if (!failovers_.empty()) {
+      const Failover& f = failovers_.begin()->second;
       return absl::FailedPreconditionError(absl::StrCat(
           "another failover is running (", f.op_id, ", ",
           f.manual ? "manual" : "automatic", ", ", f.shard_id,
