@@ -248,8 +248,10 @@ TEST_F(FailoverTest, PrimaryPausedPastNodeTimeoutIsReplacedAndAcksNoMore) {
   ASSERT_TRUE(lost.ok()) << lost.status();
   EXPECT_EQ(*lost, 0);
   std::printf(
-      "[failover] SIGSTOP primary: client-visible write gap %s\n",
-      absl::FormatDuration(writer.Stats("shard-3").longest_gap).c_str());
+      "[failover] SIGSTOP primary: client-visible write gap %s (includes "
+      "the writer's %s attempt deadline against the hung primary)\n",
+      absl::FormatDuration(writer.Stats("shard-3").longest_gap).c_str(),
+      absl::FormatDuration(AckedWriter::kAttemptDeadline).c_str());
   WaitRejoinedAsReplica("shard-3", old);
 }
 

@@ -13,11 +13,9 @@
 namespace slotcache::testing {
 namespace {
 
-// Writes wait this long for their replica ack before counting as unacked,
-// and give up on a hung node after kAttemptDeadline (an application's
-// deadline; it bounds what a SIGSTOPped primary costs one attempt).
-constexpr uint32_t kReplicaAckTimeoutMs = 500;
-constexpr absl::Duration kAttemptDeadline = absl::Seconds(1);
+// Writes wait this long for their replica ack before counting as unacked.
+constexpr uint32_t kReplicaAckTimeoutMs = 1000;
+constexpr absl::Duration kAttemptDeadline = AckedWriter::kAttemptDeadline;
 // Pause after a failed attempt (a client's retry backoff, not a wait for a
 // condition).
 constexpr absl::Duration kRetryBackoff = absl::Milliseconds(5);

@@ -55,6 +55,10 @@ absl::StatusOr<int> CountMissing(
 
 class AckedWriter {
  public:
+  // Each attempt's deadline (an application's; a call to a hung primary
+  // costs this much).
+  static constexpr absl::Duration kAttemptDeadline = absl::Milliseconds(1500);
+
   struct ShardStats {
     uint64_t acked = 0;
     // Failed attempts (RPC errors, typed errors, or no replica ack).
