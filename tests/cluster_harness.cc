@@ -184,7 +184,7 @@ absl::StatusOr<v1::NodeStatus> TestCluster::NodeStatus(int i) const {
 }
 
 absl::Status TestCluster::WaitReplicasSynced(absl::Duration timeout) const {
-  return PollUntil(
+  absl::Status synced = PollUntil(
       [&] {
         absl::StatusOr<v1::ClusterMap> map = Describe();
         if (!map.ok()) return false;
@@ -202,6 +202,18 @@ absl::Status TestCluster::WaitReplicasSynced(absl::Duration timeout) const {
         return true;
       },
       timeout, "every replica to sync with its primary");
+  if (!synced.ok()) return synced;
+  // The coordinator judges replicas by their heartbeats: wait for one
+  // surely sent after the sync (the harness heartbeats every 50 ms).
+  const int64_t after_ms = absl::ToUnixMillis(absl::Now()) + 100;
+  return WaitForMap(
+      [&](const v1::ClusterMap& map) {
+        for (const v1::NodeInfo& node : map.nodes()) {
+          if (node.last_heartbeat_unix_ms() < after_ms) return false;
+        }
+        return true;
+      },
+      "every node to report its sync to the coordinator", timeout);
 }
 
 absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {

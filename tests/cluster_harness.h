@@ -67,8 +67,9 @@ class TestCluster {
   // passes and every node applied the final map.
   absl::Status CreateCluster(int shards, int replicas);
 
-  // Waits until every replica in the map is linked to its primary and has
-  // completed a sync (so it is eligible for promotion).
+  // Waits until every replica in the map is linked to its primary, has
+  // completed a sync (so it is eligible for promotion), and has told the
+  // coordinator so in a heartbeat.
   absl::Status WaitReplicasSynced(
       absl::Duration timeout = absl::Seconds(20)) const;
 

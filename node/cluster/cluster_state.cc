@@ -1,6 +1,6 @@
 #include "node/cluster/cluster_state.h"
 
-#include <atomic>
+#include <future>
 #include <limits>
 #include <utility>
 
@@ -17,8 +17,6 @@ constexpr char kStandaloneShardId[] = "standalone";
 // What a paused primary tells clients to wait before retrying: short, as
 // a manual failover's switch takes tens of milliseconds.
 constexpr uint32_t kPausedRetryAfterMs = 10;
-// How often PauseWrites looks whether the requests before it finished.
-constexpr absl::Duration kDrainPoll = absl::Microseconds(200);
 
 std::shared_ptr<const v1::ClusterMap> StandaloneMap(
     const NodeIdentity& identity) {
@@ -288,9 +286,22 @@ void ClusterState::ExtendLease(absl::Time expiry) {
   if (expiry > lease_expiry_) lease_expiry_ = expiry;
 }
 
+ClusterState::InFlightToken ClusterState::NewInFlightToken() {
+  auto released = std::make_shared<std::promise<void>>();
+  InFlightToken token;
+  token.drained = released->get_future().share();
+  // The deleter runs when the last RoutingView holding the token is gone;
+  // the promise makes that visible to the waiter (also to TSAN).
+  token.token =
+      std::shared_ptr<const int>(new int(0), [released](const int* p) {
+        delete p;
+        released->set_value();
+      });
+  return token;
+}
+
 absl::Status ClusterState::PauseWrites(absl::Duration duration) {
-  std::shared_ptr<const int> before;
-  absl::Time until;
+  InFlightToken before;
   {
     absl::MutexLock lock(&mu_);
     const RoutingTable& table = *table_;
@@ -302,25 +313,21 @@ absl::Status ClusterState::PauseWrites(absl::Duration duration) {
                        table.map->version(),
                        "; pause writes on the primary the current map names"));
     }
-    until = options_.clock->Now() + duration;
-    pause_until_ = until;
+    pause_until_ = options_.clock->Now() + duration;
     before = std::move(in_flight_);
-    in_flight_ = std::make_shared<const int>(0);
+    in_flight_ = NewInFlightToken();
   }
-  // Requests routed before the pause hold `before`; once this is the last
-  // copy, each of them has finished and logged its writes. The acquire
-  // fence pairs with the release of their shared_ptr decrements, so their
-  // log appends are visible to whoever reads the offset next.
-  while (before.use_count() > 1) {
-    if (options_.clock->Now() >= until) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "writes admitted before the pause were still running after ",
-          absl::FormatDuration(duration),
-          "; retry the failover (the pause has ended)"));
-    }
-    absl::SleepFor(kDrainPoll);
+  // Requests routed before the pause hold the old token; once the last
+  // of them finished (and logged its writes), its deleter fulfils
+  // `drained`.
+  before.token.reset();
+  if (before.drained.wait_for(absl::ToChronoMilliseconds(duration)) !=
+      std::future_status::ready) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "writes admitted before the pause were still running after ",
+        absl::FormatDuration(duration),
+        "; retry the failover (the pause has ended)"));
   }
-  std::atomic_thread_fence(std::memory_order_acquire);
   return absl::OkStatus();
 }
 
@@ -337,7 +344,7 @@ RoutingView ClusterState::View(bool allow_replica_read) const {
   {
     absl::ReaderMutexLock lock(&mu_);
     table = table_;
-    in_flight = in_flight_;
+    in_flight = in_flight_.token;
     lease_expiry = lease_expiry_;
     pause_until = pause_until_;
   }

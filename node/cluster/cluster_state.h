@@ -31,6 +31,7 @@
 #define SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -201,6 +202,14 @@ class ClusterState {
   RoutingView View(bool allow_replica_read) const;
 
  private:
+  // What PauseWrites waits on: `token` is copied into every RoutingView;
+  // `drained` becomes ready once every copy is gone.
+  struct InFlightToken {
+    std::shared_ptr<const int> token;
+    std::shared_future<void> drained;
+  };
+  static InFlightToken NewInFlightToken();
+
   std::shared_ptr<const RoutingTable> table() const;
   // The table before any map: standalone (all slots) or, when
   // coordinated, an empty version-0 map (no slots).
@@ -214,11 +223,10 @@ class ClusterState {
   std::shared_ptr<const RoutingTable> table_ ABSL_GUARDED_BY(mu_);
   absl::Time lease_expiry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time pause_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  // Every RoutingView holds a copy; PauseWrites swaps in a new one and
-  // waits until it is the last holder of the old one (no request routed
-  // before the pause is still running).
-  std::shared_ptr<const int> in_flight_ ABSL_GUARDED_BY(mu_) =
-      std::make_shared<const int>(0);
+  // Every RoutingView holds a copy of the token; PauseWrites swaps in a
+  // new one and waits until the old one is released by all (no request
+  // routed before the pause is still running).
+  InFlightToken in_flight_ ABSL_GUARDED_BY(mu_) = NewInFlightToken();
 };
 
 }  // namespace slotcache::node
