@@ -219,13 +219,14 @@ int Operations(const Context& ctx, const std::vector<std::string>&) {
     PrintJson(ctx, response);
     return kExitOk;
   }
-  Table table({"ID", "KIND", "STATE", "CREATED (UTC)", "MESSAGE"});
+  // PROGRESS: what a running operation does now, or how it ended.
+  Table table({"ID", "KIND", "STATE", "CREATED (UTC)", "MESSAGE", "PROGRESS"});
   for (const v1::Operation& op : response.operations()) {
     table.Add({op.id(), op.kind(), v1::Operation::State_Name(op.state()),
                absl::FormatTime("%Y-%m-%d %H:%M:%S",
                                 absl::FromUnixMillis(op.created_unix_ms()),
                                 absl::UTCTimeZone()),
-               op.message()});
+               op.message(), op.progress().empty() ? "-" : op.progress()});
   }
   table.Print(*ctx.out);
   return kExitOk;
