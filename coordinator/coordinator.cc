@@ -45,7 +45,11 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(
   const absl::Time now = options.clock->Now();
   for (v1::NodeInfo& node : state->nodes) {
     std::string id = node.node_id();
-    c->liveness_[id].last_seen = now;
+    Liveness& live = c->liveness_[id];
+    live.last_seen = now;
+    // The previous process may have granted a lease just before it
+    // stopped; count it as granted now (failover.h).
+    live.last_lease_grant = now;
     c->nodes_[id] = std::move(node);
   }
   c->shards_ = std::move(state->shards);
@@ -58,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(
   c->operations_ = std::move(state->operations);
   c->detect_after_ = now + options.startup_grace;
   c->PublishLocked();
+  c->RollBackInterruptedLocked();
   SC_LOG(INFO,
          "coordinator state loaded: %d nodes, %d shards, map version %d, "
          "max config epoch %d",
@@ -77,19 +82,27 @@ void Coordinator::Shutdown() {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
   }
+  stop_.Stop();
   if (detector_.joinable()) detector_.join();
+  absl::MutexLock lock(&manual_mu_);
+  if (manual_.joinable()) manual_.join();
 }
 
 v1::Health Coordinator::AliveHealth(const v1::NodeInfo& node) {
   return node.shard_id().empty() ? v1::JOINING : v1::HEALTHY;
 }
 
-absl::Duration Coordinator::LeaseFor(const v1::NodeInfo& node) const {
-  // Only a healthy primary may accept writes. The failover issue relies on
-  // this being the single place a lease is granted: it will stop granting
-  // leases to a primary it is about to replace, then wait out the last one
-  // (plus a clock-drift margin) before promoting a replica.
+absl::Duration Coordinator::LeaseForLocked(const v1::NodeInfo& node) const {
+  // Only a healthy primary may accept writes, and not one being replaced:
+  // failover relies on this being the single place a lease is granted. It
+  // stops granting leases to the primary it replaces, then waits out the
+  // last one (plus the drift margin) before promoting a replica.
   if (node.role() != v1::PRIMARY || node.health() != v1::HEALTHY) {
+    return absl::ZeroDuration();
+  }
+  auto failover = failovers_.find(node.shard_id());
+  if (failover != failovers_.end() &&
+      failover->second.old_primary == node.node_id()) {
     return absl::ZeroDuration();
   }
   return options_.primary_lease;
@@ -190,6 +203,9 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
   StateUpdate update;
   std::vector<PendingEvent> events;
   bool changed = true;
+  const StoredMeta meta_before = meta_;
+  // Set when a restarted primary is demoted (below).
+  std::string demoted_shard;
   if (id.empty()) {
     do {
       id = NewNodeId();
@@ -210,8 +226,32 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
     node.set_address(request.address());
     node.set_az(request.az());
     node.set_health(AliveHealth(node));
+    // A primary whose process restarted lost its data (nodes keep it in
+    // memory only). Were it to stay primary, its replicas would follow it
+    // to its new address and full-sync its empty store. So in the same
+    // commit its shard loses its primary (clients get CLUSTERDOWN, the
+    // replicas keep their data and wait) and a failover promotes the best
+    // replica. A shard without replicas keeps it: there is no better copy.
+    const v1::ShardInfo* shard = FindShardLocked(old.shard_id());
+    if (request.restarted() && shard != nullptr &&
+        shard->primary_node_id() == id && shard->replica_node_ids_size() > 0) {
+      v1::ShardInfo& demoted = update.shards.emplace_back(*shard);
+      demoted.set_primary_node_id("");
+      demoted.add_replica_node_ids(id);
+      meta_.set_max_config_epoch(meta_.max_config_epoch() + 1);
+      demoted.set_config_epoch(meta_.max_config_epoch());
+      node.set_role(v1::REPLICA);
+      demoted_shard = shard->shard_id();
+      events.push_back(
+          {"primary_restarted",
+           absl::StrCat("primary ", id, " of ", shard->shard_id(),
+                        " restarted without its data; the shard has no "
+                        "primary (epoch ",
+                        demoted.config_epoch(),
+                        ") until a replica is promoted")});
+    }
     changed = node.address() != old.address() || node.az() != old.az() ||
-              node.health() != old.health();
+              node.health() != old.health() || !demoted_shard.empty();
     std::string detail;
     if (node.address() != old.address()) {
       absl::StrAppend(&detail, ", address ", old.address(), " -> ",
@@ -233,10 +273,18 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
   if (absl::Status s =
           CommitLocked(std::move(update), std::move(events), changed);
       !s.ok()) {
+    meta_ = meta_before;
     return s;
   }
   Liveness& live = liveness_[id];
   live.last_seen = now;
+  // The last report of the previous process (its history) is what the
+  // failover of a restarted primary compares replicas with.
+  if (!demoted_shard.empty() && !failovers_.contains(demoted_shard)) {
+    (void)BeginFailoverLocked(
+        *FindShardLocked(demoted_shard), id, /*manual=*/false,
+        absl::StrCat("primary ", id, " restarted without its data"));
+  }
   live.last_report.Clear();
 
   v1::RegisterNodeResponse response;
@@ -258,7 +306,8 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(
                      "'; the node must call RegisterNode before heartbeating"));
   }
   Liveness& live = liveness_[request.node_id()];
-  live.last_seen = options_.clock->Now();
+  const absl::Time now = options_.clock->Now();
+  live.last_seen = now;
   live.last_report = request;
   if (it->second.health() == v1::FAILED) {
     v1::NodeInfo node = it->second;
@@ -275,8 +324,10 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(
   }
   v1::HeartbeatResponse response;
   const v1::NodeInfo& node = nodes_.at(request.node_id());
+  const absl::Duration lease = LeaseForLocked(node);
+  if (lease > absl::ZeroDuration()) live.last_lease_grant = now;
   response.set_lease_ms(
-      static_cast<uint32_t>(absl::ToInt64Milliseconds(LeaseFor(node))));
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(lease)));
   if (request.cluster_map_version() < map_->version()) {
     *response.mutable_cluster_map() = *map_;
   }
@@ -309,9 +360,13 @@ void Coordinator::DetectFailures() {
                         absl::FormatDuration(now - last_seen))});
       update.nodes.push_back(std::move(updated));
     }
-    if (update.nodes.empty()) return;
-    failed = update.nodes;
-    if (!CommitLocked(std::move(update), std::move(events), true).ok()) return;
+    if (!update.nodes.empty()) {
+      failed = update.nodes;
+      if (!CommitLocked(std::move(update), std::move(events), true).ok()) {
+        return;
+      }
+    }
+    AdvanceFailoversLocked();
   }
   if (options_.on_node_failed) {
     for (const v1::NodeInfo& node : failed) options_.on_node_failed(node);
@@ -323,17 +378,11 @@ void Coordinator::StartFailureDetection() {
 }
 
 void Coordinator::FailureDetectionLoop() {
+  // Half the detection granularity: a failover's promotion waits for a
+  // tick after the old lease ran out, so the tick adds to the gap.
   const absl::Duration tick =
-      std::min(options_.heartbeat_interval, options_.node_timeout / 4);
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      // Sleeps `tick`, or less when Shutdown() is called.
-      mu_.AwaitWithTimeout(absl::Condition(&shutdown_), tick);
-      if (shutdown_) return;
-    }
-    DetectFailures();
-  }
+      std::min(options_.heartbeat_interval, options_.node_timeout / 4) / 2;
+  while (stop_.SleepFor(tick)) DetectFailures();
 }
 
 absl::StatusOr<v1::CreateClusterResponse> Coordinator::CreateCluster(

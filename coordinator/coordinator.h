@@ -13,10 +13,20 @@
 //     nodes FAILED once their last heartbeat is older than node_timeout, so
 //     tests drive it with a FakeClock instead of sleeping.
 //
-// Hooks for the failover issue (not implemented here, on purpose):
-//   - LeaseFor() is the one place that decides a primary's write lease.
-//   - CoordinatorOptions::on_node_failed runs for every node newly marked
-//     FAILED; promotion will hang off it.
+// Failover (coordinator_failover.cc, decisions in failover.h,
+// docs/FAILOVER.md): at most one failover of the cluster runs at a time.
+//   - Automatic: a primary marked FAILED stops getting leases (LeaseFor,
+//     the one place that grants them); once its last lease is surely over
+//     and the replicas reported again, the best replica is promoted with a
+//     new config_epoch in one persisted commit, or the shard stays down
+//     with a failover_failed event when no replica is eligible.
+//   - Manual (StartFailover): the primary's lease renewal stops, its writes
+//     are paused (bounded, longer than its last lease), the target catches
+//     up to the exact offset, the switch commits, the pause ends.
+//   - Each is an Operation. A failover commits in a single write, so one
+//     found RUNNING after a restart never committed: it is marked FAILED
+//     (rolled back, the shard keeps its primary) and, when the primary is
+//     still down, failure handling starts a new one.
 //
 // Thread-safety: all public methods are safe to call from any thread.
 #ifndef SLOTCACHE_COORDINATOR_COORDINATOR_H_
@@ -31,11 +41,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/stop_signal.h"
+#include "coordinator/failover.h"
+#include "coordinator/node_admin.h"
 #include "coordinator/state_store.h"
 #include "proto/common.pb.h"
 #include "proto/coordinator.pb.h"
@@ -43,19 +57,29 @@
 namespace slotcache::coordinator {
 
 struct CoordinatorOptions {
+  // Defaults: fast on a LAN (a lost primary is replaced ~0.7 s after its
+  // last heartbeat), tolerant of 4 lost heartbeats; see docs/FAILOVER.md.
   // How often nodes heartbeat (told to them at registration).
-  absl::Duration heartbeat_interval = absl::Milliseconds(200);
+  absl::Duration heartbeat_interval = absl::Milliseconds(100);
   // A node whose last heartbeat is older than this is FAILED.
-  absl::Duration node_timeout = absl::Milliseconds(1000);
+  absl::Duration node_timeout = absl::Milliseconds(500);
   // Write lease granted to a healthy primary with each heartbeat reply.
-  absl::Duration primary_lease = absl::Milliseconds(1000);
+  absl::Duration primary_lease = absl::Milliseconds(500);
+  // Added to the old primary's lease before a promotion (failover.h).
+  absl::Duration lease_drift_margin = absl::Milliseconds(100);
+  // A manual failover whose target has not caught up (or whose switch
+  // could not be made) within this is rolled back.
+  absl::Duration manual_failover_timeout = absl::Seconds(5);
+  // Not owned; must outlive the coordinator. Manual failover needs it
+  // (it pauses the primary and polls the target); null refuses it.
+  NodeAdmin* node_admin = nullptr;
   // After a (re)start, nodes get this long to reconnect before failure
   // detection starts (they back off while the coordinator was down).
   absl::Duration startup_grace = absl::Seconds(3);
   // Not owned; must outlive the coordinator.
   Clock* clock = Clock::Real();
   // Runs (without the coordinator's lock held) for each node newly marked
-  // FAILED. The failover issue hooks promotion here.
+  // FAILED (tests and metrics; failover itself is built in).
   std::function<void(const v1::NodeInfo&)> on_node_failed;
 };
 
@@ -87,6 +111,15 @@ class Coordinator {
   // The current map plus live per-node fields (last heartbeat, offset).
   v1::ClusterMap Describe() const;
 
+  // Starts a manual failover of request.shard_id() and returns its
+  // operation (RUNNING); the work runs on a thread of its own. Errors
+  // (nothing started): NOT_FOUND / INVALID_ARGUMENT for an unknown shard
+  // or a target that is not an eligible replica of it,
+  // FAILED_PRECONDITION while another failover runs or without a healthy
+  // primary (the automatic failover handles that case).
+  absl::StatusOr<v1::FailoverResponse> StartFailover(
+      const v1::FailoverRequest& request);
+
   absl::StatusOr<v1::ListEventsResponse> ListEvents(
       const v1::ListEventsRequest& request) const;
   v1::ListOperationsResponse ListOperations() const;
@@ -99,25 +132,42 @@ class Coordinator {
   std::shared_ptr<const v1::ClusterMap> WaitForMapAfter(
       uint64_t version, absl::Duration timeout) const;
 
-  // Marks nodes FAILED whose last heartbeat is older than node_timeout.
-  // Called periodically by the failure-detection thread, and by tests.
+  // One tick of failure handling: marks nodes FAILED whose last heartbeat
+  // is older than node_timeout, then starts, advances or finishes the
+  // automatic failovers. Called periodically by the failure-detection
+  // thread, and by tests.
   void DetectFailures();
 
   // Starts a thread that calls DetectFailures() every
-  // min(heartbeat_interval, node_timeout / 4). Stopped by Shutdown().
+  // min(heartbeat_interval, node_timeout / 4) / 2. Stopped by Shutdown().
   void StartFailureDetection();
 
-  // Wakes every WaitForMapAfter() and stops the failure-detection thread.
+  // Wakes every WaitForMapAfter(), stops the failure-detection thread and
+  // waits for a running manual failover to end (rolled back if unfinished).
   void Shutdown();
-
-  // The write lease (zero for none) a node gets with a heartbeat reply.
-  absl::Duration LeaseFor(const v1::NodeInfo& node) const;
 
  private:
   // In-memory liveness; not persisted (a restart starts everyone fresh).
   struct Liveness {
     absl::Time last_seen;
     v1::HeartbeatRequest last_report;
+    // When the coordinator last granted this node a lease. After a
+    // restart: the restart time (a lease may have been granted just
+    // before it).
+    absl::Time last_lease_grant = absl::InfinitePast();
+  };
+  // A failover in progress (at most one; keyed by shard in failovers_).
+  struct Failover {
+    std::string op_id;
+    std::string shard_id;
+    std::string old_primary;
+    bool manual = false;
+    absl::Time started;
+    // The old primary's last lease is surely over (failover.h).
+    absl::Time lease_over;
+    // The old primary's last report: its history and offset.
+    std::string history_id;
+    uint64_t primary_offset = 0;
   };
   struct PendingEvent {
     std::string kind;
@@ -135,6 +185,42 @@ class Coordinator {
                             std::vector<PendingEvent> events, bool new_map)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The write lease (zero for none) a node gets with a heartbeat reply.
+  absl::Duration LeaseForLocked(const v1::NodeInfo& node) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Failover steps (coordinator_failover.cc).
+  const v1::ShardInfo* FindShardLocked(const std::string& shard_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<ReplicaReport> ReportsLocked(const v1::ShardInfo& shard,
+                                           absl::Time fresh_after) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Persists a RUNNING failover operation with its event and registers
+  // it (the lease renewal of `old_primary` stops from here on). The shard
+  // may already have no primary (a restarted primary was demoted, or an
+  // earlier failover failed): `old_primary` is then that node or "".
+  absl::StatusOr<Failover> BeginFailoverLocked(const v1::ShardInfo& shard,
+                                               const std::string& old_primary,
+                                               bool manual,
+                                               const std::string& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits the promotion of `chosen`: new epoch, roles, operation
+  // SUCCEEDED, event failover_completed; then publishes the map.
+  absl::Status CommitPromotionLocked(const Failover& failover,
+                                     const ReplicaReport& chosen,
+                                     const std::string& detail)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends `failover` as FAILED with `why` (event failover_failed); the
+  // shard keeps its primary.
+  void FailFailoverLocked(const Failover& failover, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SetProgressLocked(const Failover& failover, const std::string& progress)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts failovers of shards whose primary is FAILED and advances them.
+  void AdvanceFailoversLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The manual failover's steps, on its own thread.
+  void RunManualFailover(Failover failover, std::string target);
+  // Marks operations left RUNNING by an earlier process FAILED.
+  void RollBackInterruptedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Health a node should show once it is alive.
   static v1::Health AliveHealth(const v1::NodeInfo& node);
   void FailureDetectionLoop();
@@ -155,8 +241,18 @@ class Coordinator {
   // Failure detection waits until this time after a (re)start.
   absl::Time detect_after_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  // Keyed by shard id; at most one entry (one failover at a time).
+  absl::flat_hash_map<std::string, Failover> failovers_ ABSL_GUARDED_BY(mu_);
+  // Shards whose automatic failover found no eligible replica: retried
+  // silently (no new events) until a replica becomes eligible.
+  absl::flat_hash_set<std::string> down_shards_ ABSL_GUARDED_BY(mu_);
 
+  StopSignal stop_;
   std::thread detector_;
+  // Taken before mu_. The last manual failover's thread (joined by
+  // Shutdown or when the next one starts).
+  absl::Mutex manual_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::thread manual_ ABSL_GUARDED_BY(manual_mu_);
 };
 
 }  // namespace slotcache::coordinator

@@ -115,4 +115,14 @@ grpc::Status CoordinatorServiceImpl::ListOperations(
   return grpc::Status::OK;
 }
 
+grpc::Status CoordinatorServiceImpl::Failover(
+    grpc::ServerContext*, const v1::FailoverRequest* request,
+    v1::FailoverResponse* response) {
+  absl::StatusOr<v1::FailoverResponse> result =
+      coordinator_->StartFailover(*request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(*result);
+  return grpc::Status::OK;
+}
+
 }  // namespace slotcache::coordinator

@@ -45,6 +45,9 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   grpc::Status ListOperations(grpc::ServerContext* context,
                               const v1::ListOperationsRequest* request,
                               v1::ListOperationsResponse* response) override;
+  grpc::Status Failover(grpc::ServerContext* context,
+                        const v1::FailoverRequest* request,
+                        v1::FailoverResponse* response) override;
 
   // Cancels every open stream and refuses new ones.
   void Shutdown();

@@ -1,5 +1,6 @@
 #include "coordinator/coordinator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "coordinator/rocksdb_state_store.h"
 #include "gtest/gtest.h"
@@ -77,6 +79,35 @@ class CoordinatorTest : public ::testing::Test {
     request.set_node_id(id);
     request.set_cluster_map_version(version);
     return coordinator_->Heartbeat(request);
+  }
+
+  // A heartbeat with replication fields: history "h1" at `offset`.
+  absl::StatusOr<v1::HeartbeatResponse> Report(const std::string& id,
+                                               uint64_t offset,
+                                               bool synced = true) {
+    v1::HeartbeatRequest request;
+    request.set_node_id(id);
+    request.set_cluster_map_version(coordinator_->CurrentMap()->version());
+    request.set_replication_id("h1");
+    request.set_replication_offset(offset);
+    request.set_replica_synced(synced);
+    return coordinator_->Heartbeat(request);
+  }
+
+  std::vector<std::string> EventKinds() {
+    std::vector<std::string> kinds;
+    auto events = coordinator_->ListEvents(v1::ListEventsRequest());
+    EXPECT_TRUE(events.ok());
+    for (const v1::Event& e : events->events()) kinds.push_back(e.kind());
+    return kinds;
+  }
+
+  // The newest operation (empty when there is none).
+  v1::Operation LastOperation() {
+    v1::ListOperationsResponse ops = coordinator_->ListOperations();
+    return ops.operations_size() == 0
+               ? v1::Operation()
+               : ops.operations(ops.operations_size() - 1);
   }
 
   const v1::NodeInfo* FindNode(const v1::ClusterMap& map,
@@ -285,6 +316,305 @@ TEST_F(CoordinatorTest, EventsAreListedInOrder) {
   ASSERT_TRUE(one.ok());
   ASSERT_EQ(one->events_size(), 1);
   EXPECT_EQ(one->events(0).kind(), "cluster_created");
+}
+
+// ---- Failover (coordinator_failover.cc) ----
+
+// Node admin calls of a manual failover, answered from memory.
+class FakeNodeAdmin : public NodeAdmin {
+ public:
+  absl::StatusOr<v1::PauseWritesResponse> PauseWrites(
+      const std::string& address, absl::Duration duration) override {
+    release_pause_.WaitForNotification();
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(absl::StrCat("pause ", address));
+    pause_ = duration;
+    v1::PauseWritesResponse response;
+    response.set_replication_id("h1");
+    response.set_offset(paused_offset_);
+    return response;
+  }
+  absl::Status ResumeWrites(const std::string& address) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(absl::StrCat("resume ", address));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::NodeStatus> GetNodeStatus(
+      const std::string& /*address*/) override {
+    absl::MutexLock lock(&mu_);
+    v1::NodeStatus status;
+    status.set_replication_id("h1");
+    status.set_replication_offset(target_offset_);
+    return status;
+  }
+  absl::Status ApplyClusterMap(const std::string& address,
+                               const v1::ClusterMap&) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(absl::StrCat("map ", address));
+    return absl::OkStatus();
+  }
+
+  void SetOffsets(uint64_t paused, uint64_t target) {
+    absl::MutexLock lock(&mu_);
+    paused_offset_ = paused;
+    target_offset_ = target;
+  }
+  std::vector<std::string> calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  absl::Duration pause() {
+    absl::MutexLock lock(&mu_);
+    return pause_;
+  }
+  absl::Notification release_pause_;
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
+  uint64_t paused_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t target_offset_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration pause_ ABSL_GUARDED_BY(mu_);
+};
+
+class FailoverTest : public CoordinatorTest {
+ protected:
+  void SetUp() override {
+    CoordinatorTest::SetUp();
+    // A lease longer than node_timeout, so the wait for it is visible.
+    options_.primary_lease = absl::Milliseconds(800);
+    options_.lease_drift_margin = absl::Milliseconds(100);
+    options_.node_admin = &admin_;
+    options_.manual_failover_timeout = absl::Seconds(10);
+    Restart();
+    ids_ = RegisterNine();
+    map_ = Create(3, 2);
+    shard_ = map_.shards(0);
+    primary_ = shard_.primary_node_id();
+    // Everyone reports; shard-1's first replica is behind its second.
+    ReportAllBut("", 0);
+    EXPECT_EQ(Report(primary_, 100)->lease_ms(), 800u);
+  }
+
+  // Heartbeats from every node except `silent`; shard-1's replicas report
+  // offsets 95 and 100 (+ `extra`), every other node 100.
+  void ReportAllBut(const std::string& silent, uint64_t extra,
+                    bool synced = true) {
+    for (const std::string& id : ids_) {
+      if (id == silent || id == primary_) continue;
+      uint64_t offset = 100;
+      if (id == shard_.replica_node_ids(0)) offset = 95 + extra;
+      if (id == shard_.replica_node_ids(1)) offset = 100 + extra;
+      ASSERT_TRUE(Report(id, offset, synced).ok());
+    }
+  }
+
+  const v1::ShardInfo& Shard0() {
+    return coordinator_->CurrentMap()->shards(0);
+  }
+
+  FakeNodeAdmin admin_;
+  std::vector<std::string> ids_;
+  v1::ClusterMap map_;
+  v1::ShardInfo shard_;
+  std::string primary_;
+};
+
+TEST_F(FailoverTest, FailedPrimaryIsReplacedOnlyAfterItsLeaseIsSurelyOver) {
+  clock_.Advance(absl::Milliseconds(300));
+  ReportAllBut(primary_, 0);
+  clock_.Advance(absl::Milliseconds(300));
+  ReportAllBut(primary_, 0);
+  coordinator_->DetectFailures();  // t=600: FAILED, failover starts.
+  EXPECT_EQ(Shard0().primary_node_id(), primary_);
+  v1::Operation op = LastOperation();
+  EXPECT_EQ(op.kind(), "failover");
+  EXPECT_EQ(op.state(), v1::Operation::RUNNING);
+
+  // The old primary comes back (SIGCONT) but gets no lease any more.
+  clock_.Advance(absl::Milliseconds(50));
+  EXPECT_EQ(Report(primary_, 101)->lease_ms(), 0u);
+
+  // t=850: its last lease (granted at 0) is not surely over before 900.
+  clock_.Advance(absl::Milliseconds(200));
+  ReportAllBut(primary_, 0);
+  coordinator_->DetectFailures();
+  EXPECT_EQ(Shard0().primary_node_id(), primary_);
+
+  // t=950: over, but the replicas' offsets are from before it: wait.
+  clock_.Advance(absl::Milliseconds(100));
+  coordinator_->DetectFailures();
+  EXPECT_EQ(Shard0().primary_node_id(), primary_);
+
+  // Fresh reports: the replica with the highest offset wins.
+  ReportAllBut(primary_, 5);
+  const uint64_t max_epoch_before =
+      std::max({map_.shards(0).config_epoch(), map_.shards(1).config_epoch(),
+                map_.shards(2).config_epoch()});
+  coordinator_->DetectFailures();
+  const v1::ShardInfo after = Shard0();
+  EXPECT_EQ(after.primary_node_id(), shard_.replica_node_ids(1));
+  EXPECT_GT(after.config_epoch(), max_epoch_before);
+  ASSERT_EQ(after.replica_node_ids_size(), 2);
+  EXPECT_EQ(after.replica_node_ids(0), shard_.replica_node_ids(0));
+  EXPECT_EQ(after.replica_node_ids(1), primary_) << "rejoins as a replica";
+  v1::ClusterMap map = *coordinator_->CurrentMap();
+  EXPECT_EQ(FindNode(map, primary_)->role(), v1::REPLICA);
+  EXPECT_EQ(FindNode(map, after.primary_node_id())->role(), v1::PRIMARY);
+  EXPECT_EQ(Report(primary_, 101)->lease_ms(), 0u);
+  EXPECT_EQ(Report(after.primary_node_id(), 105)->lease_ms(), 800u);
+
+  op = LastOperation();
+  EXPECT_EQ(op.state(), v1::Operation::SUCCEEDED);
+  std::vector<std::string> kinds = EventKinds();
+  auto started = std::find(kinds.begin(), kinds.end(), "failover_started");
+  auto completed = std::find(kinds.begin(), kinds.end(), "failover_completed");
+  ASSERT_NE(started, kinds.end());
+  EXPECT_GT(completed, started);
+
+  // Restarts keep the new epoch and roles.
+  Restart();
+  EXPECT_EQ(Shard0().SerializeAsString(), after.SerializeAsString());
+}
+
+TEST_F(FailoverTest, ShardWithoutEligibleReplicaStaysDownAndSaysWhy) {
+  clock_.Advance(absl::Milliseconds(600));
+  ReportAllBut(primary_, 0, /*synced=*/false);
+  coordinator_->DetectFailures();
+  clock_.Advance(absl::Milliseconds(400));
+  ReportAllBut(primary_, 0, /*synced=*/false);
+  coordinator_->DetectFailures();
+  EXPECT_EQ(Shard0().primary_node_id(), primary_) << "never promote empty";
+  v1::Operation op = LastOperation();
+  EXPECT_EQ(op.state(), v1::Operation::FAILED);
+  EXPECT_NE(op.progress().find("has not completed a full sync"),
+            std::string::npos)
+      << op.progress();
+  EXPECT_EQ(EventKinds().back(), "failover_failed");
+
+  // Further ticks stay quiet; the primary's return gives it its lease back.
+  const size_t events = EventKinds().size();
+  clock_.Advance(absl::Milliseconds(100));
+  coordinator_->DetectFailures();
+  EXPECT_EQ(EventKinds().size(), events);
+  EXPECT_EQ(Report(primary_, 100)->lease_ms(), 800u);
+}
+
+TEST_F(FailoverTest, RestartMidFailoverRollsBackThenFailsOverAgain) {
+  clock_.Advance(absl::Milliseconds(600));
+  ReportAllBut(primary_, 0);
+  coordinator_->DetectFailures();
+  ASSERT_EQ(LastOperation().state(), v1::Operation::RUNNING);
+  Restart();
+  v1::Operation op = LastOperation();
+  EXPECT_EQ(op.state(), v1::Operation::FAILED);
+  EXPECT_NE(op.progress().find("interrupted by a coordinator restart"),
+            std::string::npos);
+  EXPECT_EQ(Shard0().primary_node_id(), primary_);
+
+  // The restarted coordinator assumes a lease was granted just before it
+  // stopped, and promotes only once that one is over.
+  ReportAllBut(primary_, 0);
+  coordinator_->DetectFailures();
+  EXPECT_EQ(Shard0().primary_node_id(), primary_);
+  clock_.Advance(absl::Milliseconds(950));
+  ReportAllBut(primary_, 0);
+  coordinator_->DetectFailures();
+  EXPECT_EQ(Shard0().primary_node_id(), shard_.replica_node_ids(1));
+}
+
+TEST_F(FailoverTest, PrimaryThatRestartedWithoutDataIsReplaced) {
+  v1::RegisterNodeRequest request;
+  request.set_node_id(primary_);
+  request.set_address(FindNode(map_, primary_)->address());
+  request.set_az(FindNode(map_, primary_)->az());
+  request.set_restarted(true);
+  ASSERT_TRUE(coordinator_->RegisterNode(request).ok());
+  EXPECT_EQ(Report(primary_, 0)->lease_ms(), 0u) << "empty: no lease";
+  clock_.Advance(absl::Milliseconds(950));
+  ReportAllBut(primary_, 0);
+  coordinator_->DetectFailures();
+  EXPECT_EQ(Shard0().primary_node_id(), shard_.replica_node_ids(1));
+}
+
+TEST_F(FailoverTest, ManualFailoverPausesCatchesUpSwitchesAndResumes) {
+  admin_.SetOffsets(/*paused=*/120, /*target=*/120);
+  v1::FailoverRequest request;
+  request.set_shard_id(shard_.shard_id());
+  request.set_to_node_id(shard_.replica_node_ids(0));
+  auto started = coordinator_->StartFailover(request);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(started->operation().state(), v1::Operation::RUNNING);
+
+  // While it runs: no lease for the old primary, no second failover.
+  EXPECT_EQ(Report(primary_, 120)->lease_ms(), 0u);
+  v1::FailoverRequest other;
+  other.set_shard_id(map_.shards(1).shard_id());
+  auto refused = coordinator_->StartFailover(other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("another failover is running"),
+            std::string::npos);
+
+  admin_.release_pause_.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (LastOperation().state() == v1::Operation::RUNNING &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  v1::Operation op = LastOperation();
+  EXPECT_EQ(op.state(), v1::Operation::SUCCEEDED) << op.progress();
+  EXPECT_EQ(Shard0().primary_node_id(), shard_.replica_node_ids(0));
+  // The pause outlasts the old primary's last lease (granted at t=0).
+  EXPECT_GE(admin_.pause(), absl::Milliseconds(900));
+  coordinator_->Shutdown();  // Joins the failover's thread.
+  const std::string old_address = FindNode(map_, primary_)->address();
+  std::vector<std::string> calls = admin_.calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.front(), "pause " + old_address);
+  EXPECT_EQ(calls.back(), "resume " + old_address);
+  std::vector<std::string> kinds = EventKinds();
+  auto requested = std::find(kinds.begin(), kinds.end(), "failover_requested");
+  ASSERT_NE(requested, kinds.end());
+  EXPECT_EQ(*(requested + 1), "failover_completed");
+}
+
+TEST_F(FailoverTest, ManualFailoverRollsBackWhenTargetDoesNotCatchUp) {
+  coordinator_.reset();
+  options_.manual_failover_timeout = absl::Milliseconds(100);
+  Restart();
+  ReportAllBut("", 0);  // Reports are not persisted.
+  admin_.SetOffsets(/*paused=*/120, /*target=*/119);
+  admin_.release_pause_.Notify();
+  v1::FailoverRequest request;
+  request.set_shard_id(shard_.shard_id());
+  ASSERT_TRUE(coordinator_->StartFailover(request).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (LastOperation().state() == v1::Operation::RUNNING &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  v1::Operation op = LastOperation();
+  EXPECT_EQ(op.state(), v1::Operation::FAILED);
+  EXPECT_NE(op.progress().find("did not reach offset 120"), std::string::npos)
+      << op.progress();
+  EXPECT_EQ(Shard0().primary_node_id(), primary_);
+  coordinator_->Shutdown();
+  EXPECT_EQ(admin_.calls().back(),
+            "resume " + FindNode(map_, primary_)->address());
+}
+
+TEST_F(FailoverTest, ManualFailoverRefusesUnknownShardsAndTargets) {
+  v1::FailoverRequest request;
+  request.set_shard_id("shard-9");
+  EXPECT_EQ(coordinator_->StartFailover(request).status().code(),
+            absl::StatusCode::kNotFound);
+  request.set_shard_id(shard_.shard_id());
+  request.set_to_node_id(map_.shards(1).primary_node_id());
+  auto bad = coordinator_->StartFailover(request);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("is not a replica of"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/server_main.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/node_admin.h"
 #include "coordinator/rocksdb_state_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:6999",
@@ -19,12 +20,20 @@ ABSL_FLAG(std::string, address_file, "",
 ABSL_FLAG(std::string, data_dir, "./coordinator-data",
           "Folder for the coordinator's durable state (RocksDB); created if "
           "missing. Keep it across restarts.");
-ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Milliseconds(200),
+// Defaults and their trade-off: docs/FAILOVER.md.
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Milliseconds(100),
           "How often nodes heartbeat.");
-ABSL_FLAG(absl::Duration, node_timeout, absl::Milliseconds(1000),
-          "A node that has not heartbeated for this long is marked FAILED.");
-ABSL_FLAG(absl::Duration, primary_lease, absl::Milliseconds(1000),
+ABSL_FLAG(absl::Duration, node_timeout, absl::Milliseconds(500),
+          "A node that has not heartbeated for this long is marked FAILED "
+          "(a failed primary is failed over).");
+ABSL_FLAG(absl::Duration, primary_lease, absl::Milliseconds(500),
           "Write lease a healthy primary gets with each heartbeat reply.");
+ABSL_FLAG(absl::Duration, lease_drift_margin, absl::Milliseconds(100),
+          "Waited beyond a replaced primary's last lease before promoting a "
+          "replica (clock drift, writes in flight at the lease's end).");
+ABSL_FLAG(absl::Duration, manual_failover_timeout, absl::Seconds(5),
+          "A manual failover whose target has not caught up within this is "
+          "rolled back.");
 ABSL_FLAG(absl::Duration, startup_grace, absl::Seconds(3),
           "After a start, nodes get this long to reconnect before failure "
           "detection begins.");
@@ -43,6 +52,15 @@ int main(int argc, char** argv) {
   coordinator_options.node_timeout = absl::GetFlag(FLAGS_node_timeout);
   coordinator_options.primary_lease = absl::GetFlag(FLAGS_primary_lease);
   coordinator_options.startup_grace = absl::GetFlag(FLAGS_startup_grace);
+  coordinator_options.lease_drift_margin =
+      absl::GetFlag(FLAGS_lease_drift_margin);
+  coordinator_options.manual_failover_timeout =
+      absl::GetFlag(FLAGS_manual_failover_timeout);
+  // Admin calls to nodes (manual failover) get the node timeout as their
+  // deadline: a node slower than that is treated as failed anyway.
+  std::unique_ptr<sc::NodeAdmin> node_admin =
+      sc::NewGrpcNodeAdmin(coordinator_options.node_timeout);
+  coordinator_options.node_admin = node_admin.get();
   if (coordinator_options.heartbeat_interval <= absl::ZeroDuration() ||
       coordinator_options.node_timeout <=
           coordinator_options.heartbeat_interval) {

@@ -30,12 +30,12 @@ absl::StatusOr<std::vector<ShardPlacement>> PlaceShards(
     uint32_t replicas) {
   if (shards == 0 || shards > kNumSlots) {
     return InvalidInputError(absl::StrCat("--shards must be between 1 and ",
-                                             kNumSlots, " (got ", shards, ")"));
+                                          kNumSlots, " (got ", shards, ")"));
   }
   if (replicas > kMaxReplicasPerShard) {
-    return InvalidInputError(
-        absl::StrCat("--replicas must be between 0 and ", kMaxReplicasPerShard,
-                     " (got ", replicas, ")"));
+    return InvalidInputError(absl::StrCat("--replicas must be between 0 and ",
+                                          kMaxReplicasPerShard, " (got ",
+                                          replicas, ")"));
   }
   const uint64_t needed = uint64_t{shards} * (1 + replicas);
   if (candidates.size() < needed) {

@@ -78,6 +78,12 @@ absl::Status TestCluster::StopCoordinator() {
   return absl::OkStatus();
 }
 
+void TestCluster::KillCoordinator() {
+  if (coordinator_process_ == nullptr) return;
+  coordinator_process_->Kill();
+  coordinator_process_.reset();
+}
+
 absl::Status TestCluster::StartNodes(int n) {
   for (int i = 0; i < n; ++i) {
     nodes_.emplace_back();
@@ -103,6 +109,25 @@ absl::Status TestCluster::StartNode(int i) {
 }
 
 void TestCluster::KillNode(int i) { nodes_[i].process->Kill(); }
+
+absl::Status TestCluster::PauseNode(int i) {
+  return nodes_[i].process->Signal(SIGSTOP);
+}
+
+absl::Status TestCluster::ResumeNode(int i) {
+  return nodes_[i].process->Signal(SIGCONT);
+}
+
+int TestCluster::NodeIndex(const v1::ClusterMap& map,
+                           const std::string& node_id) const {
+  for (const v1::NodeInfo& node : map.nodes()) {
+    if (node.node_id() != node_id) continue;
+    for (int i = 0; i < node_count(); ++i) {
+      if (nodes_[i].address == node.address()) return i;
+    }
+  }
+  return -1;
+}
 
 absl::StatusOr<v1::ClusterMap> TestCluster::Describe() const {
   auto stub = v1::CoordinatorService::NewStub(MakeChannel(coordinator_));
@@ -144,7 +169,7 @@ absl::StatusOr<int> TestCluster::Slotctl(const std::vector<std::string>& args,
   return code;
 }
 
-absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
+absl::StatusOr<v1::NodeStatus> TestCluster::NodeStatus(int i) const {
   auto stub = v1::NodeAdminService::NewStub(MakeChannel(nodes_[i].address));
   grpc::ClientContext context;
   context.set_deadline(DeadlineIn(absl::Seconds(5)));
@@ -155,7 +180,46 @@ absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
     return absl::UnavailableError(
         absl::StrCat("GetNodeStatus: ", rpc.error_message()));
   }
-  return status.cluster_map_version();
+  return status;
+}
+
+absl::Status TestCluster::WaitReplicasSynced(absl::Duration timeout) const {
+  absl::Status synced = PollUntil(
+      [&] {
+        absl::StatusOr<v1::ClusterMap> map = Describe();
+        if (!map.ok()) return false;
+        for (const v1::ShardInfo& shard : map->shards()) {
+          for (const std::string& id : shard.replica_node_ids()) {
+            const int i = NodeIndex(*map, id);
+            absl::StatusOr<v1::NodeStatus> status =
+                i < 0 ? absl::NotFoundError(id) : NodeStatus(i);
+            if (!status.ok() || !status->primary_link_up() ||
+                status->full_syncs() + status->partial_syncs() == 0) {
+              return false;
+            }
+          }
+        }
+        return true;
+      },
+      timeout, "every replica to sync with its primary");
+  if (!synced.ok()) return synced;
+  // The coordinator judges replicas by their heartbeats: wait for one
+  // surely sent after the sync (the harness heartbeats every 50 ms).
+  const int64_t after_ms = absl::ToUnixMillis(absl::Now()) + 100;
+  return WaitForMap(
+      [&](const v1::ClusterMap& map) {
+        for (const v1::NodeInfo& node : map.nodes()) {
+          if (node.last_heartbeat_unix_ms() < after_ms) return false;
+        }
+        return true;
+      },
+      "every node to report its sync to the coordinator", timeout);
+}
+
+absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
+  absl::StatusOr<v1::NodeStatus> status = NodeStatus(i);
+  if (!status.ok()) return status.status();
+  return status->cluster_map_version();
 }
 
 absl::Status TestCluster::CreateCluster(int shards, int replicas) {

@@ -3,7 +3,8 @@
 // nodes spread over AZs az-a/az-b/az-c, each with its own data folder so
 // they can be restarted with their identity; plus slotctl runs.
 //
-// Heartbeats are fast (50 ms, node_timeout 500 ms) so tests stay short.
+// Heartbeats are fast (50 ms, node_timeout and primary lease 500 ms) so
+// tests, failovers included, stay short.
 //
 // Thread-safety: not thread-safe; use from the test's main thread.
 #ifndef SLOTCACHE_TESTS_CLUSTER_HARNESS_H_
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "proto/admin.pb.h"
 #include "proto/common.pb.h"
 #include "tests/harness/process.h"
 
@@ -31,6 +33,8 @@ class TestCluster {
   absl::Status StartCoordinator();
   // SIGTERM, and waits for a clean exit.
   absl::Status StopCoordinator();
+  // SIGKILL (a crash) the coordinator.
+  void KillCoordinator();
   const std::string& coordinator_address() const { return coordinator_; }
 
   // Starts `n` more nodes (node i in AZ "az-" + 'a' + i % 3).
@@ -39,6 +43,9 @@ class TestCluster {
   absl::Status StartNode(int i);
   // SIGKILL (a crash) node `i`.
   void KillNode(int i);
+  // SIGSTOP / SIGCONT node `i` (a hung process, or one cut off).
+  absl::Status PauseNode(int i);
+  absl::Status ResumeNode(int i);
   std::string node_address(int i) const { return nodes_[i].address; }
   int node_count() const { return static_cast<int>(nodes_.size()); }
 
@@ -60,8 +67,19 @@ class TestCluster {
   // passes and every node applied the final map.
   absl::Status CreateCluster(int shards, int replicas);
 
+  // Waits until every replica in the map is linked to its primary, has
+  // completed a sync (so it is eligible for promotion), and has told the
+  // coordinator so in a heartbeat.
+  absl::Status WaitReplicasSynced(
+      absl::Duration timeout = absl::Seconds(20)) const;
+
   // The cluster map version node `i` serves with (NodeAdmin status).
   absl::StatusOr<uint64_t> NodeMapVersion(int i) const;
+  // Node `i`'s NodeAdmin status.
+  absl::StatusOr<v1::NodeStatus> NodeStatus(int i) const;
+  // The index of the node `map` lists as `node_id` (matched by address),
+  // or -1.
+  int NodeIndex(const v1::ClusterMap& map, const std::string& node_id) const;
 
  private:
   std::string dir_;

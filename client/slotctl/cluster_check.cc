@@ -45,7 +45,8 @@ std::string SlotListText(const std::vector<uint32_t>& slots) {
   return text;
 }
 
-std::vector<CheckLine> CheckCluster(const v1::ClusterMap& map) {
+std::vector<CheckLine> CheckCluster(
+    const v1::ClusterMap& map, const std::vector<v1::Operation>& operations) {
   std::vector<CheckLine> lines;
   if (map.shards_size() == 0) {
     lines.push_back(
@@ -112,12 +113,25 @@ std::vector<CheckLine> CheckCluster(const v1::ClusterMap& map) {
     }
     const v1::NodeInfo& primary = *primary_it->second;
     if (primary.health() != v1::HEALTHY) {
+      const v1::Operation* failover = nullptr;
+      for (const v1::Operation& op : operations) {
+        if (op.kind() == "failover" && op.shard_id() == id) failover = &op;
+      }
+      std::string why =
+          "; its slots are unavailable until a replica is promoted (after "
+          "node_timeout) or it returns.";
+      if (failover != nullptr && failover->state() == v1::Operation::RUNNING) {
+        why = absl::StrCat("; failover ", failover->id(),
+                           " is running: ", failover->progress(), ".");
+      } else if (failover != nullptr &&
+                 failover->state() == v1::Operation::FAILED) {
+        why = absl::StrCat("; its slots are unavailable: failover ",
+                           failover->id(), " failed: ", failover->progress());
+      }
       lines.push_back(
-          {Level::kErr,
-           absl::StrCat(id, ": primary ", primary.node_id(), " (",
-                        primary.address(), ") is ",
-                        v1::Health_Name(primary.health()),
-                        "; its slots are unavailable until it returns.")});
+          {Level::kErr, absl::StrCat(id, ": primary ", primary.node_id(), " (",
+                                     primary.address(), ") is ",
+                                     v1::Health_Name(primary.health()), why)});
     } else {
       lines.push_back(
           {Level::kOk, absl::StrCat(id, ": primary ", primary.node_id(), " (",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proto/common.pb.h"
+#include "proto/coordinator.pb.h"
 
 namespace slotcache::slotctl {
 
@@ -24,10 +25,14 @@ const char* LevelName(CheckLine::Level level);
 // What is checked (each an [OK] or [ERR] line):
 //   - a cluster exists and has shards;
 //   - all 16384 slots are covered, each by exactly one shard;
-//   - every shard has a primary that is a known, healthy node;
+//   - every shard has a primary that is a known, healthy node (for one
+//     that is not, the newest failover operation of the shard in
+//     `operations` says whether a failover runs or why it failed);
 //   - every replica is known and in another AZ than its shard's primary.
 // Failed replicas are [WARN] (the shard still serves).
-std::vector<CheckLine> CheckCluster(const v1::ClusterMap& map);
+std::vector<CheckLine> CheckCluster(
+    const v1::ClusterMap& map,
+    const std::vector<v1::Operation>& operations = {});
 
 // True when no line is [ERR].
 bool CheckPassed(const std::vector<CheckLine>& lines);

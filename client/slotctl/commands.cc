@@ -12,7 +12,9 @@
 #include "absl/time/clock.h"
 #include "client/sdk/client.h"
 #include "client/slotctl/cluster_check.h"
+#include "client/slotctl/command_util.h"
 #include "client/slotctl/coordinator_map_source.h"
+#include "client/slotctl/failover_commands.h"
 #include "common/health.h"
 #include "common/rpc.h"
 #include "common/slot.h"
@@ -24,42 +26,6 @@
 
 namespace slotcache::slotctl {
 namespace {
-
-std::unique_ptr<v1::CoordinatorService::Stub> CoordinatorStub(
-    const Context& ctx) {
-  return v1::CoordinatorService::NewStub(MakeChannel(ctx.coordinator));
-}
-
-std::unique_ptr<grpc::ClientContext> CallContext(const Context& ctx) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(DeadlineIn(ctx.timeout));
-  return context;
-}
-
-// Prints a failed call as "slotctl: WHAT: why; what to do" and returns 1.
-int Fail(const Context& ctx, absl::string_view what, const grpc::Status& status,
-         absl::string_view server) {
-  std::string hint;
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    hint = absl::StrCat("; is it running at ", server,
-                        "? (deploy/local-cluster.sh up starts a local cluster; "
-                        "--coordinator=HOST:PORT points elsewhere)");
-  }
-  *ctx.err << "slotctl: " << what << " failed: " << status.error_message()
-           << hint << "\n";
-  return kExitFailed;
-}
-
-void PrintJson(const Context& ctx, const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  *ctx.out << json;
-  if (json.empty() || json.back() != '\n') *ctx.out << "\n";
-}
 
 std::string RangesText(const v1::ShardInfo& shard) {
   std::vector<std::string> parts;
@@ -80,49 +46,6 @@ std::string RoleText(v1::Role role) {
     default:
       return "-";
   }
-}
-
-// A table printed with columns padded to their widest cell.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) {
-    rows_.push_back(std::move(header));
-  }
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void Print(std::ostream& out) const {
-    std::vector<size_t> widths;
-    for (const auto& row : rows_) {
-      widths.resize(std::max(widths.size(), row.size()), 0);
-      for (size_t i = 0; i < row.size(); ++i) {
-        widths[i] = std::max(widths[i], row[i].size());
-      }
-    }
-    for (const auto& row : rows_) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) {
-        absl::StrAppend(&line, row[i]);
-        if (i + 1 < row.size()) {
-          line.append(widths[i] - row[i].size() + 2, ' ');
-        }
-      }
-      out << line << "\n";
-    }
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
-std::optional<v1::ClusterMap> Describe(const Context& ctx, int* exit_code) {
-  v1::ClusterMap map;
-  auto context = CallContext(ctx);
-  grpc::Status status = CoordinatorStub(ctx)->DescribeCluster(
-      context.get(), v1::DescribeClusterRequest(), &map);
-  if (!status.ok()) {
-    *exit_code = Fail(ctx, "DescribeCluster", status, ctx.coordinator);
-    return std::nullopt;
-  }
-  return map;
 }
 
 void PrintStatusTable(const Context& ctx, const v1::ClusterMap& map) {
@@ -229,7 +152,14 @@ int ClusterCheck(const Context& ctx, const std::vector<std::string>&) {
   int exit_code = kExitOk;
   std::optional<v1::ClusterMap> map = Describe(ctx, &exit_code);
   if (!map.has_value()) return exit_code;
-  std::vector<CheckLine> lines = CheckCluster(*map);
+  // Failover operations explain a shard without a healthy primary.
+  v1::ListOperationsResponse operations;
+  auto context = CallContext(ctx);
+  grpc::Status listed = CoordinatorStub(ctx)->ListOperations(
+      context.get(), v1::ListOperationsRequest(), &operations);
+  if (!listed.ok()) return Fail(ctx, "operations", listed, ctx.coordinator);
+  std::vector<CheckLine> lines = CheckCluster(
+      *map, {operations.operations().begin(), operations.operations().end()});
   const bool passed = CheckPassed(lines);
   if (ctx.output == OutputFormat::kJson) {
     google::protobuf::Struct result;
@@ -289,13 +219,14 @@ int Operations(const Context& ctx, const std::vector<std::string>&) {
     PrintJson(ctx, response);
     return kExitOk;
   }
-  Table table({"ID", "KIND", "STATE", "CREATED (UTC)", "MESSAGE"});
+  // PROGRESS: what a running operation does now, or how it ended.
+  Table table({"ID", "KIND", "STATE", "CREATED (UTC)", "MESSAGE", "PROGRESS"});
   for (const v1::Operation& op : response.operations()) {
     table.Add({op.id(), op.kind(), v1::Operation::State_Name(op.state()),
                absl::FormatTime("%Y-%m-%d %H:%M:%S",
                                 absl::FromUnixMillis(op.created_unix_ms()),
                                 absl::UTCTimeZone()),
-               op.message()});
+               op.message(), op.progress().empty() ? "-" : op.progress()});
   }
   table.Print(*ctx.out);
   return kExitOk;
@@ -435,6 +366,20 @@ const std::vector<Command>& Commands() {
        0,
        0,
        Operations},
+      {{"cluster", "rebalance-primaries"},
+       "",
+       "manual failovers that spread primaries over the AZs again "
+       "(--dry-run prints the plan)",
+       0,
+       0,
+       RebalancePrimaries},
+      {{"failover"},
+       "",
+       "manual failover of --shard (to --to): pause writes, hand over at the "
+       "exact offset, resume; zero lost writes",
+       0,
+       0,
+       Failover},
       {{"get"},
        "KEY",
        "print the value of KEY ((nil) when missing)",
@@ -487,6 +432,7 @@ std::string Usage() {
       "Examples:\n"
       "  slotctl cluster create --shards=3 --replicas=2\n"
       "  slotctl cluster check\n"
+      "  slotctl failover --shard=shard-1\n"
       "  slotctl set user:42 alice && slotctl get user:42\n");
   return usage;
 }

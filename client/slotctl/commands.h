@@ -36,6 +36,11 @@ struct Context {
   // For `cluster create`.
   uint32_t shards = 3;
   uint32_t replicas = 2;
+  // For `failover`: the shard, and the replica to promote ("" = best).
+  std::string shard;
+  std::string to;
+  // For `cluster rebalance-primaries`: print the plan only.
+  bool dry_run = false;
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
 };

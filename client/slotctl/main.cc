@@ -1,5 +1,6 @@
 // slotctl: the slotcache operator CLI. Flags, wiring, run; the commands
 // live in client/slotctl/commands.h.
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -21,17 +22,39 @@ ABSL_FLAG(std::string, output, "human",
 ABSL_FLAG(uint32_t, shards, 3, "cluster create: number of shards.");
 ABSL_FLAG(uint32_t, replicas, 2,
           "cluster create: replicas per shard (0 to 5).");
+ABSL_FLAG(std::string, shard, "", "failover: the shard to fail over.");
+ABSL_FLAG(std::string, to, "",
+          "failover: the replica to promote (default: the healthy, synced "
+          "replica with the highest offset, preferring another AZ).");
+
+ABSL_FLAG(bool, dry_run, false,
+          "cluster rebalance-primaries: print the plan, change nothing.");
 
 int main(int argc, char** argv) {
   namespace ctl = slotcache::slotctl;
   const std::string usage = ctl::Usage();
-  std::vector<std::string> args = slotcache::ParseFlags(argc, argv, usage);
+  // Flags may be spelled with dashes (--dry-run), as in the docs; Abseil
+  // knows them with underscores.
+  std::vector<std::string> spelled(argv, argv + argc);
+  std::vector<char*> argv_fixed;
+  for (std::string& arg : spelled) {
+    if (arg.rfind("--", 0) == 0) {
+      const size_t end = std::min(arg.find('='), arg.size());
+      std::replace(arg.begin() + 2, arg.begin() + end, '-', '_');
+    }
+    argv_fixed.push_back(arg.data());
+  }
+  std::vector<std::string> args =
+      slotcache::ParseFlags(argc, argv_fixed.data(), usage);
   ctl::Context ctx;
   ctx.coordinator = absl::GetFlag(FLAGS_coordinator);
   ctx.target = absl::GetFlag(FLAGS_target);
   ctx.timeout = absl::GetFlag(FLAGS_timeout);
   ctx.shards = absl::GetFlag(FLAGS_shards);
   ctx.replicas = absl::GetFlag(FLAGS_replicas);
+  ctx.shard = absl::GetFlag(FLAGS_shard);
+  ctx.to = absl::GetFlag(FLAGS_to);
+  ctx.dry_run = absl::GetFlag(FLAGS_dry_run);
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
   const std::string output = absl::GetFlag(FLAGS_output);

@@ -1,5 +1,6 @@
 #include "node/cluster/cluster_state.h"
 
+#include <future>
 #include <limits>
 #include <utility>
 
@@ -13,6 +14,9 @@ namespace slotcache::node {
 namespace {
 
 constexpr char kStandaloneShardId[] = "standalone";
+// What a paused primary tells clients to wait before retrying: short, as
+// a manual failover's switch takes tens of milliseconds.
+constexpr uint32_t kPausedRetryAfterMs = 10;
 
 std::shared_ptr<const v1::ClusterMap> StandaloneMap(
     const NodeIdentity& identity) {
@@ -56,8 +60,8 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
     const v1::ShardInfo& info = map->shards(i);
     if (!shard_ids.emplace(info.shard_id(), i).second) {
       return InvalidInputError(absl::StrCat("cluster map version ",
-                                               map->version(), " lists shard '",
-                                               info.shard_id(), "' twice"));
+                                            map->version(), " lists shard '",
+                                            info.shard_id(), "' twice"));
     }
     RoutingTable::Shard shard;
     shard.shard_id = info.shard_id();
@@ -133,6 +137,12 @@ absl::Status CheckEpochsDoNotRegress(const RoutingTable& current,
 }  // namespace
 
 absl::Status RoutingView::WriteFenced() const {
+  if (writes_paused_) {
+    return TryAgainError(
+        "TRYAGAIN writes are paused for a manual failover of this shard; "
+        "retry shortly (the new primary takes over within a second)",
+        kPausedRetryAfterMs);
+  }
   if (write_lease_valid_) return absl::OkStatus();
   return ClusterDownError(
       "CLUSTERDOWN this primary's write lease expired (no heartbeat reply "
@@ -276,17 +286,72 @@ void ClusterState::ExtendLease(absl::Time expiry) {
   if (expiry > lease_expiry_) lease_expiry_ = expiry;
 }
 
+ClusterState::InFlightToken ClusterState::NewInFlightToken() {
+  auto released = std::make_shared<std::promise<void>>();
+  InFlightToken token;
+  token.drained = released->get_future().share();
+  // The deleter runs when the last RoutingView holding the token is gone;
+  // the promise makes that visible to the waiter (also to TSAN).
+  token.token =
+      std::shared_ptr<const int>(new int(0), [released](const int* p) {
+        delete p;
+        released->set_value();
+      });
+  return token;
+}
+
+absl::Status ClusterState::PauseWrites(absl::Duration duration) {
+  InFlightToken before;
+  {
+    absl::MutexLock lock(&mu_);
+    const RoutingTable& table = *table_;
+    if (table.standalone || table.local_shard == RoutingTable::kUnowned ||
+        table.shards[table.local_shard].local_role != v1::PRIMARY) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("node ", identity_.node_id,
+                       " is not a shard primary in its cluster map version ",
+                       table.map->version(),
+                       "; pause writes on the primary the current map names"));
+    }
+    pause_until_ = options_.clock->Now() + duration;
+    before = std::move(in_flight_);
+    in_flight_ = NewInFlightToken();
+  }
+  // Requests routed before the pause hold the old token; once the last
+  // of them finished (and logged its writes), its deleter fulfils
+  // `drained`.
+  before.token.reset();
+  if (before.drained.wait_for(absl::ToChronoMilliseconds(duration)) !=
+      std::future_status::ready) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "writes admitted before the pause were still running after ",
+        absl::FormatDuration(duration),
+        "; retry the failover (the pause has ended)"));
+  }
+  return absl::OkStatus();
+}
+
+void ClusterState::ResumeWrites() {
+  absl::MutexLock lock(&mu_);
+  pause_until_ = absl::InfinitePast();
+}
+
 RoutingView ClusterState::View(bool allow_replica_read) const {
   std::shared_ptr<const RoutingTable> table;
+  std::shared_ptr<const int> in_flight;
   absl::Time lease_expiry;
+  absl::Time pause_until;
   {
     absl::ReaderMutexLock lock(&mu_);
     table = table_;
+    in_flight = in_flight_.token;
     lease_expiry = lease_expiry_;
+    pause_until = pause_until_;
   }
-  bool lease_valid =
-      !options_.coordinated || options_.clock->Now() < lease_expiry;
-  return RoutingView(std::move(table), allow_replica_read, lease_valid);
+  const absl::Time now = options_.clock->Now();
+  const bool lease_valid = !options_.coordinated || now < lease_expiry;
+  return RoutingView(std::move(table), std::move(in_flight), allow_replica_read,
+                     lease_valid, now < pause_until);
 }
 
 }  // namespace slotcache::node

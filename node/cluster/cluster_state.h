@@ -19,6 +19,11 @@
 // the expiry last given to ExtendLease() (the coordinator agent renews it
 // from heartbeat replies). Reads never wait for the control plane.
 //
+// Manual failover pauses a primary's writes (PauseWrites): they get
+// TRYAGAIN until ResumeWrites or the bounded pause ends, and PauseWrites
+// returns only once every request routed before the pause has finished,
+// so the replication log's end offset is then final.
+//
 // Thread-safety: all methods are safe to call from any thread. Readers
 // take a RoutingView per request (one short shared lock), then route every
 // command of that request against the view without locking.
@@ -26,6 +31,7 @@
 #define SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,10 +101,13 @@ class RoutingView {
   //     NodeInfo/address for it) -> CLUSTERDOWN. A failover is in flight.
   //  4. This node is the owning shard's primary:
   //       reads  -> served here;
-  //       writes -> served here, unless lease fencing is on and the lease
-  //                 expired -> CLUSTERDOWN (DESIGN §2.3: a primary cut off
-  //                 from the coordinator must stop acknowledging writes
-  //                 before another node may be promoted).
+  //       writes -> TRYAGAIN while a manual failover paused them (the
+  //                 client retries after retry_after_ms and lands on the
+  //                 new primary or here again); else served here, unless
+  //                 lease fencing is on and the lease expired ->
+  //                 CLUSTERDOWN (DESIGN §2.3: a primary cut off from the
+  //                 coordinator must stop acknowledging writes before
+  //                 another node may be promoted).
   //  5. This node is a replica of the owning shard:
   //       writes -> READONLY naming the primary's address (the client
   //                 should send writes there; its map is not stale);
@@ -110,14 +119,14 @@ class RoutingView {
   //     config_epoch, so the client can tell a stale redirect from a new
   //     one and refresh its map.
   //
-  // Not produced yet: ASK and TRYAGAIN, which belong to slot migration
-  // (DESIGN §6) and manual failover.
+  // Not produced yet: ASK, which belongs to slot migration (DESIGN §6).
   absl::Status RouteSlot(uint32_t slot, Access access) const;
 
   // For commands that touch the whole node rather than keys (DBSIZE,
   // FLUSHALL, SCAN): reads are always served (they describe this node's
   // own data); writes follow the rules of a slot this node holds: refused
-  // with READONLY on a replica and CLUSTERDOWN without a valid lease.
+  // with READONLY on a replica, TRYAGAIN while paused and CLUSTERDOWN
+  // without a valid lease.
   absl::Status RouteNodeWide(Access access) const;
 
   const RoutingTable& table() const { return *table_; }
@@ -125,16 +134,22 @@ class RoutingView {
  private:
   friend class ClusterState;
   RoutingView(std::shared_ptr<const RoutingTable> table,
-              bool allow_replica_read, bool write_lease_valid)
+              std::shared_ptr<const int> in_flight, bool allow_replica_read,
+              bool write_lease_valid, bool writes_paused)
       : table_(std::move(table)),
+        in_flight_(std::move(in_flight)),
         allow_replica_read_(allow_replica_read),
-        write_lease_valid_(write_lease_valid) {}
+        write_lease_valid_(write_lease_valid),
+        writes_paused_(writes_paused) {}
 
   absl::Status WriteFenced() const;
 
   std::shared_ptr<const RoutingTable> table_;
+  // Held while the request runs; PauseWrites waits for it (see there).
+  std::shared_ptr<const int> in_flight_;
   bool allow_replica_read_;
   bool write_lease_valid_;
+  bool writes_paused_;
 };
 
 class ClusterState {
@@ -175,10 +190,26 @@ class ClusterState {
   // Lets a primary accept writes until `expiry` (never shortens a lease).
   void ExtendLease(absl::Time expiry);
 
+  // Manual failover: writes get TRYAGAIN for `duration` (or until
+  // ResumeWrites). Returns once every request routed before the call has
+  // finished (DEADLINE_EXCEEDED if one still runs when the pause ends).
+  // FAILED_PRECONDITION, changing nothing, when this node is not a
+  // primary in its map.
+  absl::Status PauseWrites(absl::Duration duration);
+  void ResumeWrites();
+
   // A routing snapshot for one request.
   RoutingView View(bool allow_replica_read) const;
 
  private:
+  // What PauseWrites waits on: `token` is copied into every RoutingView;
+  // `drained` becomes ready once every copy is gone.
+  struct InFlightToken {
+    std::shared_ptr<const int> token;
+    std::shared_future<void> drained;
+  };
+  static InFlightToken NewInFlightToken();
+
   std::shared_ptr<const RoutingTable> table() const;
   // The table before any map: standalone (all slots) or, when
   // coordinated, an empty version-0 map (no slots).
@@ -191,6 +222,11 @@ class ClusterState {
   NodeIdentity identity_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const RoutingTable> table_ ABSL_GUARDED_BY(mu_);
   absl::Time lease_expiry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time pause_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Every RoutingView holds a copy of the token; PauseWrites swaps in a
+  // new one and waits until the old one is released by all (no request
+  // routed before the pause is still running).
+  InFlightToken in_flight_ ABSL_GUARDED_BY(mu_) = NewInFlightToken();
 };
 
 }  // namespace slotcache::node

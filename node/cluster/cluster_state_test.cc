@@ -1,10 +1,12 @@
 #include "node/cluster/cluster_state.h"
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/slot.h"
@@ -240,6 +242,75 @@ TEST(ClusterStateTest, PrimaryRefusesWritesAfterLeaseExpiresButKeepsReading) {
   EXPECT_EQ(ErrorCodeOf(state.View(false).RouteNodeWide(Access::kWrite)),
             v1::CLUSTERDOWN);
   EXPECT_TRUE(state.View(false).RouteSlot(1, Access::kRead).ok());
+}
+
+TEST(ClusterStateTest, PausedPrimaryAnswersTryAgainUntilResumedOrExpired) {
+  FakeClock clock;
+  ClusterState state(Self(), {/*coordinated=*/true, &clock});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  state.ExtendLease(clock.Now() + absl::Seconds(10));
+  ASSERT_TRUE(state.PauseWrites(absl::Seconds(1)).ok());
+  absl::Status paused = state.View(false).RouteSlot(1, Access::kWrite);
+  EXPECT_EQ(ErrorCodeOf(paused), v1::TRYAGAIN);
+  EXPECT_EQ(ErrorCodeOf(state.View(false).RouteNodeWide(Access::kWrite)),
+            v1::TRYAGAIN);
+  EXPECT_TRUE(state.View(false).RouteSlot(1, Access::kRead).ok());
+  // Other shards' slots redirect as before.
+  EXPECT_EQ(ErrorCodeOf(state.View(false).RouteSlot(9000, Access::kWrite)),
+            v1::MOVED);
+
+  state.ResumeWrites();
+  EXPECT_TRUE(state.View(false).RouteSlot(1, Access::kWrite).ok());
+  ASSERT_TRUE(state.PauseWrites(absl::Seconds(1)).ok());
+  clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(state.View(false).RouteSlot(1, Access::kWrite).ok())
+      << "the pause is bounded";
+}
+
+TEST(ClusterStateTest, OnlyAPrimaryCanPauseWrites) {
+  ClusterState standalone(Self(), {});
+  EXPECT_EQ(standalone.PauseWrites(absl::Seconds(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ClusterState replica({"node-c", "127.0.0.1:7003", "az-c"},
+                       {/*coordinated=*/true, Clock::Real()});
+  ASSERT_TRUE(replica.Apply(TwoShardMap(1)).ok());
+  EXPECT_EQ(replica.PauseWrites(absl::Seconds(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ClusterStateTest, PauseReturnsOnlyAfterRequestsRoutedBeforeItFinished) {
+  ClusterState state(Self(), {/*coordinated=*/true, Clock::Real()});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  std::optional<RoutingView> in_flight = state.View(false);
+  absl::Notification paused;
+  absl::Status result;
+  std::thread pauser([&] {
+    result = state.PauseWrites(absl::Seconds(30));
+    paused.Notify();
+  });
+  // New requests see the pause at once, the call waits for the old one.
+  auto write_code = [&] {
+    return ErrorCodeOf(state.View(false).RouteSlot(1, Access::kWrite));
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (write_code() != v1::TRYAGAIN && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(write_code(), v1::TRYAGAIN);
+  EXPECT_FALSE(paused.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  in_flight.reset();
+  EXPECT_TRUE(paused.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  pauser.join();
+  EXPECT_TRUE(result.ok()) << result;
+}
+
+TEST(ClusterStateTest, PauseGivesUpWhenAnEarlierRequestOutlastsIt) {
+  ClusterState state(Self(), {/*coordinated=*/true, Clock::Real()});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  RoutingView stuck = state.View(false);
+  EXPECT_EQ(state.PauseWrites(absl::Milliseconds(20)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(stuck.RouteSlot(1, Access::kRead).ok());
 }
 
 TEST(ClusterStateTest, RoutingWhileMapsAreAppliedConcurrentlyIsConsistent) {

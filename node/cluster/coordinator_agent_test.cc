@@ -193,9 +193,18 @@ class SilentCoordinator final : public v1::CoordinatorService::Service {
   grpc::Status RegisterNode(grpc::ServerContext*,
                             const v1::RegisterNodeRequest* request,
                             v1::RegisterNodeResponse* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      restarted_.push_back(request->restarted());
+    }
     response->set_node_id(request->node_id());
     response->set_heartbeat_interval_ms(20);
     return grpc::Status::OK;
+  }
+  // RegisterNodeRequest.restarted of each registration so far.
+  std::vector<bool> restarted() {
+    absl::MutexLock lock(&mu_);
+    return restarted_;
   }
   grpc::Status Heartbeat(
       grpc::ServerContext* context,
@@ -206,6 +215,10 @@ class SilentCoordinator final : public v1::CoordinatorService::Service {
     }
     return context->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK;
   }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<bool> restarted_ ABSL_GUARDED_BY(mu_);
 };
 
 TEST(CoordinatorAgentTest, DropsACoordinatorThatStopsAnsweringAndReconnects) {
@@ -231,6 +244,12 @@ TEST(CoordinatorAgentTest, DropsACoordinatorThatStopsAnsweringAndReconnects) {
   EXPECT_FALSE(agent.connected());
   agent.Stop();
   (*server)->Shutdown(absl::ZeroDuration());
+  // Only the process's first registration says it restarted (lost its
+  // data); reconnects keep it (docs/FAILOVER.md).
+  std::vector<bool> restarted = silent.restarted();
+  ASSERT_GE(restarted.size(), 3u);
+  EXPECT_TRUE(restarted[0]);
+  for (size_t i = 1; i < restarted.size(); ++i) EXPECT_FALSE(restarted[i]);
 }
 
 }  // namespace

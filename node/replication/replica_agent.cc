@@ -30,6 +30,10 @@ void ReplicaAgent::Follow(const std::string& address) {
   if (call_ != nullptr) call_->TryCancel();
   if (!address.empty()) {
     SC_LOG(INFO, "replication: following primary %s", address);
+    // A demoted primary's store is exactly its own log's history, so it
+    // asks to continue it (a partial resync when the new primary took over
+    // that history, as after a failover) instead of a full sync.
+    if (!was_following && log_->end_offset() > 0) synced_ = true;
     store_->SetReplicaMode(true);
   } else if (was_following) {
     SC_LOG(INFO,

@@ -142,7 +142,10 @@ void ReplicationManager::FillStatus(v1::NodeStatus* status) const {
 void ReplicationManager::FillHeartbeat(v1::HeartbeatRequest* heartbeat) const {
   heartbeat->set_replication_id(log_->replication_id());
   heartbeat->set_replication_offset(log_->end_offset());
-  heartbeat->set_replication_lag_seconds(agent_->status().lag_seconds);
+  const ReplicaAgentStatus agent = agent_->status();
+  heartbeat->set_replication_lag_seconds(agent.lag_seconds);
+  // Only a replica's copy matters for promotion (coordinator/failover.h).
+  heartbeat->set_replica_synced(agent.synced && !agent.primary_address.empty());
 }
 
 }  // namespace slotcache::node

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status.h"
 
@@ -58,6 +59,45 @@ grpc::ServerUnaryReactor* NodeAdminServiceImpl::ApplyClusterMap(
            *held, v1::Role_Name(cluster_->role()), cluster_->shard_id());
   }
   response->set_cluster_map_version(*held);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAdminServiceImpl::PauseWrites(
+    grpc::CallbackServerContext* context, const v1::PauseWritesRequest* request,
+    v1::PauseWritesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Bounded: the coordinator asks for lease + drift margin (well under a
+  // second); refuse a pause that would block the shard for longer.
+  constexpr uint32_t kMaxPauseMs = 60000;
+  if (request->duration_ms() == 0 || request->duration_ms() > kMaxPauseMs) {
+    reactor->Finish(ToGrpcStatus(InvalidInputError(
+        absl::StrCat("PauseWrites duration_ms must be 1..", kMaxPauseMs,
+                     ", got ", request->duration_ms()))));
+    return reactor;
+  }
+  absl::Status paused =
+      cluster_->PauseWrites(absl::Milliseconds(request->duration_ms()));
+  if (!paused.ok()) {
+    reactor->Finish(ToGrpcStatus(paused));
+    return reactor;
+  }
+  v1::NodeStatus status;
+  if (fill_status_) fill_status_(&status);
+  response->set_replication_id(status.replication_id());
+  response->set_offset(status.replication_offset());
+  SC_LOG(INFO, "writes paused for %dms for a manual failover at offset %d",
+         request->duration_ms(), response->offset());
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* NodeAdminServiceImpl::ResumeWrites(
+    grpc::CallbackServerContext* context,
+    const v1::ResumeWritesRequest* /*request*/,
+    v1::ResumeWritesResponse* /*response*/) {
+  cluster_->ResumeWrites();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -1,5 +1,6 @@
 // NodeAdminService (proto/admin.proto): the node's status for operators and
-// the coordinator, and installing a cluster map.
+// the coordinator, installing a cluster map, and the write pause of a
+// manual failover.
 //
 // Thread-safety: called by gRPC from many threads at once; holds no mutable
 // state of its own.
@@ -36,6 +37,17 @@ class NodeAdminServiceImpl final
   grpc::ServerUnaryReactor* ApplyClusterMap(
       grpc::CallbackServerContext* context, const v1::ClusterMap* request,
       v1::ApplyClusterMapResponse* response) override;
+  // Manual failover (ClusterState::PauseWrites). The offset comes from
+  // `fill_status` (the replication fields), read after the pause drained
+  // every earlier request, so it is final while the pause lasts.
+  grpc::ServerUnaryReactor* PauseWrites(
+      grpc::CallbackServerContext* context,
+      const v1::PauseWritesRequest* request,
+      v1::PauseWritesResponse* response) override;
+  grpc::ServerUnaryReactor* ResumeWrites(
+      grpc::CallbackServerContext* context,
+      const v1::ResumeWritesRequest* request,
+      v1::ResumeWritesResponse* response) override;
 
  private:
   // Constant after construction.
