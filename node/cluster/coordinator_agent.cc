@@ -189,6 +189,7 @@ absl::Status CoordinatorAgent::RunSession() {
   request.set_node_id(options_.node_id);
   request.set_address(options_.address);
   request.set_az(options_.az);
+  request.set_resp_address(options_.resp_address);
   v1::RegisterNodeResponse registered;
   {
     grpc::ClientContext context;
