@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "common/byte_size.h"
 #include "common/slot.h"
+#include "node/commands/command_table.h"
 #include "node/resp/cluster_commands.h"
 
 namespace slotcache::node::resp {
@@ -139,7 +140,22 @@ CommandHandler::Outcome CommandHandler::Dispatch(const Call& call) const {
   reply.Clear();
   options_.dispatcher->Dispatch(command, view, &reply);
   if (reply.has_error()) {
-    const v1::Error& error = reply.error();
+    v1::Error& error = *reply.mutable_error();
+    if (options_.cluster_mode &&
+        static_cast<int>(error.code()) == v1::READONLY) {
+      // A Redis Cluster replica answers a write with MOVED to its primary
+      // (READONLY is what a non-cluster replica says), and cluster clients
+      // follow only MOVED/ASK. The slot is that of the first key, as Redis
+      // redirects by it; node-wide writes (FLUSHALL) have no slot and keep
+      // READONLY.
+      const CommandSpec* spec = FindCommand(command.name());
+      if (spec != nullptr && spec->first_key >= 0 &&
+          spec->first_key < command.args_size()) {
+        error.set_code(v1::MOVED);
+        error.mutable_redirect()->set_slot(
+            KeySlot(command.args(spec->first_key)));
+      }
+    }
     std::string address;
     if (error.has_redirect()) address = RespAddressOf(error.redirect(), view);
     call.out->Error(RedisErrorLine(error, address));

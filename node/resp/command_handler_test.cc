@@ -202,6 +202,30 @@ TEST_F(ClusterModeTest, MovedNamesTheOwnersRespAddress) {
             "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
 }
 
+// This node as the replica of s2 instead (node-c moved there).
+class ClusterReplicaTest : public CommandHandlerTest {
+ protected:
+  ClusterReplicaTest() : CommandHandlerTest(/*cluster_mode=*/true) {
+    v1::ClusterMap map = TwoShardMap();
+    map.mutable_shards(0)->set_primary_node_id("node-c");
+    map.mutable_shards(0)->clear_replica_node_ids();
+    map.mutable_shards(1)->add_replica_node_ids("node-a");
+    EXPECT_TRUE(cluster_.Apply(map).ok());
+  }
+};
+
+TEST_F(ClusterReplicaTest, WritesAreMovedToThePrimaryLikeARedisReplica) {
+  EXPECT_EQ(Run({"SET", "foo", "1"}),
+            absl::StrCat("-MOVED ", KeySlot("foo"), " 10.0.0.2:6379\r\n"));
+  // Reads too, until the client says READONLY; then they are served here.
+  EXPECT_EQ(Run({"GET", "foo"}),
+            absl::StrCat("-MOVED ", KeySlot("foo"), " 10.0.0.2:6379\r\n"));
+  EXPECT_EQ(Run({"READONLY"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "foo"}), "$-1\r\n");
+  EXPECT_EQ(Run({"FLUSHALL"}),
+            "-READONLY You can't write against a read only replica.\r\n");
+}
+
 TEST_F(ClusterModeTest, ReadOnlyAndReadWriteAreServed) {
   EXPECT_EQ(Run({"READONLY"}), "+OK\r\n");
   EXPECT_TRUE(session_.client.readonly);
