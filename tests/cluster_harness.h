@@ -40,6 +40,8 @@ class TestCluster {
   // SIGKILL (a crash) node `i`.
   void KillNode(int i);
   std::string node_address(int i) const { return nodes_[i].address; }
+  // Node i's Redis protocol (RESP) address; every node has a RESP port.
+  std::string node_resp_address(int i) const { return resp_addresses_[i]; }
   int node_count() const { return static_cast<int>(nodes_.size()); }
 
   // The coordinator's DescribeCluster.
@@ -68,6 +70,7 @@ class TestCluster {
   std::string coordinator_;
   std::unique_ptr<ChildProcess> coordinator_process_;
   std::vector<ServerProcess> nodes_;
+  std::vector<std::string> resp_addresses_;
 };
 
 }  // namespace slotcache::testing
