@@ -205,6 +205,40 @@ TEST_F(RespTest, SigtermStopsTheNodeWithClientsConnected) {
   EXPECT_TRUE(c->closed());
 }
 
+TEST(RespReplicationTest, WaitCountsReplicasThatAppliedTheWrites) {
+  RespNode primary = StartNode();
+  ASSERT_FALSE(primary.resp.empty());
+  RespNode replica =
+      StartNode({absl::StrCat("--replicaof=", primary.server.address)});
+  ASSERT_FALSE(replica.resp.empty());
+  auto c = RawConnection::Connect(primary.resp);
+  ASSERT_TRUE(c.ok());
+  // The replica attaches asynchronously: WAIT until it acknowledges.
+  absl::Status acked = PollUntil(
+      [&] {
+        if (!(*c)->Send(Multibulk({"SET", "k", "v"}) +
+                        Multibulk({"WAIT", "1", "200"}))
+                 .ok()) {
+          return false;
+        }
+        return (*c)->ReadExactly(9) == "+OK\r\n:1\r\n";
+      },
+      absl::Seconds(20), "WAIT 1 to count the replica");
+  EXPECT_TRUE(acked.ok()) << acked;
+  // Requests pipelined behind a WAIT are answered after it, in order.
+  ASSERT_TRUE(
+      (*c)->Send(Multibulk({"WAIT", "2", "100"}) + Multibulk({"GET", "k"}))
+          .ok());
+  EXPECT_EQ((*c)->ReadExactly(11), ":1\r\n$1\r\nv\r\n");
+  // The replica refuses writes like a Redis replica (no cluster mode).
+  absl::StatusOr<std::string> refused =
+      RedisCli(replica.resp, {"SET", "k", "other"});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_TRUE(absl::StartsWith(
+      *refused, "READONLY You can't write against a read only replica."))
+      << *refused;
+}
+
 TEST(RespLimitsTest, ClientThatNeverReadsIsDisconnected) {
   RespNode node = StartNode({"--resp_output_buffer_limit=1mb"});
   ASSERT_FALSE(node.resp.empty());

@@ -2,9 +2,9 @@
 // server commands see them (CLIENT LIST / INFO / KILL, INFO clients and
 // stats, maxclients), shared by every event loop.
 //
-// The loops register a client on accept and remove it on close; its name
-// and last command are updated only when they change (CLIENT SETNAME) or
-// once per read round, so the registry's lock is off the per-command path.
+// The loops register a client on accept and remove it on close; its
+// summary is updated only when the session changes it (CLIENT SETNAME,
+// HELLO, RESET), so the registry's lock is off the per-command path.
 // A kill is a callback that each loop provides: it closes the connection
 // on the loop that owns it.
 //
@@ -34,9 +34,6 @@ struct ClientSummary {
   absl::Time connected_at;
   int protocol = 2;
   bool readonly = false;
-  int64_t query_buffer_bytes = 0;
-  int64_t output_buffer_bytes = 0;
-  std::string last_command;
 };
 
 class ClientRegistry {

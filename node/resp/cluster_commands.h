@@ -22,9 +22,8 @@ namespace slotcache::node::resp {
 
 struct ClusterContext {
   const v1::ClusterMap* map = nullptr;
-  // This node's id and RESP address.
+  // This node's id (CLUSTER MYID, "myself" in CLUSTER NODES).
   std::string my_id;
-  std::string my_address;
   // For the per-slot key commands; not owned.
   storage::Store* store = nullptr;
 };

@@ -38,7 +38,7 @@ TEST(RedisNodeIdTest, FortyHexDigitsStableAcrossCalls) {
 
 TEST(ClusterNodesTest, OneLinePerNodeWithRolesAndSlots) {
   const v1::ClusterMap map = OneShardWithReplica();
-  ClusterContext ctx{&map, "aaaa", "127.0.0.1:6379", nullptr};
+  ClusterContext ctx{&map, "aaaa", nullptr};
   std::vector<std::string> lines =
       absl::StrSplit(ClusterNodesText(ctx), '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 2u);
@@ -51,7 +51,7 @@ TEST(ClusterNodesTest, OneLinePerNodeWithRolesAndSlots) {
 
 TEST(HandleClusterTest, ShardsListsSlotsAndNodes) {
   const v1::ClusterMap map = OneShardWithReplica();
-  ClusterContext ctx{&map, "aaaa", "127.0.0.1:6379", nullptr};
+  ClusterContext ctx{&map, "aaaa", nullptr};
   std::string out;
   ReplyWriter w(&out, 3);
   absl::string_view args[] = {"CLUSTER", "SHARDS"};
@@ -63,7 +63,7 @@ TEST(HandleClusterTest, ShardsListsSlotsAndNodes) {
 
 TEST(HandleClusterTest, UnknownSubcommand) {
   const v1::ClusterMap map = OneShardWithReplica();
-  ClusterContext ctx{&map, "aaaa", "", nullptr};
+  ClusterContext ctx{&map, "aaaa", nullptr};
   std::string out;
   ReplyWriter w(&out, 2);
   absl::string_view args[] = {"CLUSTER", "FROB"};

@@ -226,16 +226,17 @@ CommandHandler::Outcome CommandHandler::Hello(const Call& call) const {
 }
 
 std::string CommandHandler::ClientLine(const ClientSummary& c) const {
+  // Redis' CLIENT LIST fields; buffer and memory figures are not tracked
+  // per client here and read 0.
   const int64_t age = absl::ToInt64Seconds(absl::Now() - c.connected_at);
   return absl::StrCat(
       "id=", c.id, " addr=", c.address, " laddr=", c.local_address,
       " fd=0 name=", c.name, " age=", age,
       " idle=0 flags=", c.readonly ? "r" : "N",
-      " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=", c.query_buffer_bytes,
-      " qbuf-free=0 argv-mem=0 obl=0 oll=0 omem=", c.output_buffer_bytes,
-      " tot-mem=0 events=r cmd=",
-      c.last_command.empty() ? "NULL" : c.last_command,
-      " user=default redir=-1 resp=", c.protocol);
+      " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+      "obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default "
+      "redir=-1 resp=",
+      c.protocol);
 }
 
 CommandHandler::Outcome CommandHandler::Client(const Call& call) const {
@@ -326,37 +327,69 @@ CommandHandler::Outcome CommandHandler::Client(const Call& call) const {
   return Outcome::kReplied;
 }
 
+void CommandHandler::WriteCommandInfo(absl::string_view name,
+                                      ReplyWriter* out) {
+  // Redis 6's six-element form: name, arity, flags, first key, last key,
+  // step (key positions 1-based, counting the name; last -1 = the last
+  // argument).
+  const std::string upper = Upper(name);
+  std::vector<absl::string_view> flags;
+  int arity, first = 0, last = 0, step = 0;
+  if (const auto it = ServerCommands().find(upper);
+      it != ServerCommands().end()) {
+    arity = it->second.arity;
+    flags = {"loading", "stale", "fast"};
+  } else if (const CommandSpec* spec = FindCommand(name); spec != nullptr) {
+    arity = spec->arity;
+    if ((spec->flags & kWrite) != 0) flags.push_back("write");
+    if ((spec->flags & kReadOnly) != 0) flags.push_back("readonly");
+    if ((spec->flags & kDenyOom) != 0) flags.push_back("denyoom");
+    if (spec->first_key >= 0) {
+      first = spec->first_key + 1;
+      last = spec->last_key < 0 ? spec->last_key : spec->last_key + 1;
+      step = spec->key_step;
+    }
+  } else {
+    out->Null();
+    return;
+  }
+  out->ArrayHeader(6);
+  out->Bulk(absl::AsciiStrToLower(name));
+  out->Integer(arity);
+  out->SetHeader(flags.size());
+  for (absl::string_view f : flags) out->Status(f);
+  out->Integer(first);
+  out->Integer(last);
+  out->Integer(step);
+}
+
 CommandHandler::Outcome CommandHandler::Command(const Call& call) const {
-  // COMMAND COUNT / INFO / DOCS / LIST cover the connection commands of
-  // this table; the keyspace commands are the dispatcher's and are listed
-  // by name only (arity and keys are the command table's business).
+  // Both tables: the node's keyspace commands (the dispatcher's command
+  // table) and this port's connection/server commands.
   ReplyWriter* out = call.out;
-  const auto& table = ServerCommands();
+  std::vector<std::string> names;
+  for (const CommandSpec& spec : AllCommands()) names.emplace_back(spec.name);
+  for (const auto& [name, spec] : ServerCommands()) names.push_back(name);
   if (call.args.size() == 1) {
-    out->ArrayHeader(0);
+    out->ArrayHeader(names.size());
+    for (const std::string& name : names) WriteCommandInfo(name, out);
     return Outcome::kReplied;
   }
   const std::string sub = Upper(call.args[1]);
   if (sub == "COUNT" && call.args.size() == 2) {
-    out->Integer(static_cast<int64_t>(table.size()));
+    out->Integer(static_cast<int64_t>(names.size()));
   } else if (sub == "DOCS") {
     // redis-cli asks for docs to show hints; having none is fine for it.
     out->MapHeader(0);
   } else if (sub == "INFO") {
     out->ArrayHeader(call.args.size() - 2);
     for (size_t i = 2; i < call.args.size(); ++i) {
-      auto it = table.find(Upper(call.args[i]));
-      if (it == table.end()) {
-        out->Null();
-        continue;
-      }
-      out->ArrayHeader(6);
-      out->Bulk(absl::AsciiStrToLower(call.args[i]));
-      out->Integer(it->second.arity);
-      out->SetHeader(0);
-      out->Integer(0);
-      out->Integer(0);
-      out->Integer(0);
+      WriteCommandInfo(call.args[i], out);
+    }
+  } else if (sub == "LIST" && call.args.size() == 2) {
+    out->ArrayHeader(names.size());
+    for (const std::string& name : names) {
+      out->Bulk(absl::AsciiStrToLower(name));
     }
   } else {
     out->Error(absl::StrCat("ERR unknown subcommand '",
@@ -629,7 +662,6 @@ CommandHandler::Outcome CommandHandler::Cluster(const Call& call) const {
   ClusterContext context;
   context.map = view.table().map.get();
   context.my_id = options_.cluster->identity().node_id;
-  context.my_address = local_address_;
   context.store = options_.store;
   HandleCluster(call.args, context, call.out);
   return Outcome::kReplied;

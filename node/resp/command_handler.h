@@ -161,6 +161,8 @@ class CommandHandler {
   // "ERR This instance has cluster support disabled" unless cluster mode.
   bool RequireClusterMode(const Call& call) const;
   std::string InfoText(absl::Span<const absl::string_view> sections) const;
+  // One COMMAND INFO entry (nil for an unknown command).
+  static void WriteCommandInfo(absl::string_view name, ReplyWriter* out);
   std::string ClientLine(const ClientSummary& c) const;
 
   // Constant after construction (local_address_: before serving).

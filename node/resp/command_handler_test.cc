@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/slot.h"
 #include "gtest/gtest.h"
@@ -147,6 +148,20 @@ TEST_F(CommandHandlerTest, ConnectionCommands) {
   CommandHandler::Outcome outcome;
   EXPECT_EQ(Run({"QUIT"}, &outcome), "+OK\r\n");
   EXPECT_EQ(outcome, CommandHandler::Outcome::kClose);
+}
+
+TEST_F(CommandHandlerTest, CommandDescribesBothTables) {
+  EXPECT_EQ(Run({"COMMAND", "INFO", "get", "nosuch"}),
+            "*2\r\n*6\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:"
+            "1\r\n$-1\r\n");
+  const std::string mset = Run({"COMMAND", "INFO", "MSET"});
+  EXPECT_NE(mset.find(":-3\r\n"), std::string::npos) << mset;
+  EXPECT_NE(mset.find(":1\r\n:-1\r\n:2\r\n"), std::string::npos) << mset;
+  const std::string count = Run({"COMMAND", "COUNT"});
+  int64_t n = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(count.substr(1, count.size() - 3), &n)) << count;
+  EXPECT_GT(n, 40);
+  EXPECT_EQ(Run({"COMMAND", "DOCS"}), "*0\r\n");
 }
 
 TEST_F(CommandHandlerTest, StandaloneRefusesClusterCommands) {

@@ -244,7 +244,8 @@ RequestParser::Result RequestParser::ParseInline(absl::string_view input) {
   const size_t scan = std::min(available, limits_.max_inline_bytes + 2);
   const void* nl = std::memchr(input.data() + pos_, '\n', scan);
   if (nl == nullptr) {
-    if (available > limits_.max_inline_bytes) {
+    // A line of exactly the limit may still end in "\r\n".
+    if (available > limits_.max_inline_bytes + 1) {
       return Fail("Protocol error: too big inline request");
     }
     return Result::kNeedMore;

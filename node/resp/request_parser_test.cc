@@ -172,7 +172,7 @@ TEST(RequestParserTest, RejectsMissingCrlfAfterBulk) {
 TEST(RequestParserTest, RejectsOverlongLines) {
   RequestParser::Limits limits;
   limits.max_inline_bytes = 16;
-  EXPECT_EQ(Feed(std::string(17, 'a'), 100, limits).error,
+  EXPECT_EQ(Feed(std::string(18, 'a'), 100, limits).error,
             "Protocol error: too big inline request");
   EXPECT_EQ(Feed(std::string(20, 'a') + "\n", 100, limits).error,
             "Protocol error: too big inline request");
@@ -180,8 +180,14 @@ TEST(RequestParserTest, RejectsOverlongLines) {
             "Protocol error: too big mbulk count string");
   EXPECT_EQ(Feed("*1\r\n$" + std::string(17, '1'), 100, limits).error,
             "Protocol error: too big bulk count string");
-  // Exactly at the limit is fine.
-  EXPECT_EQ(Feed(std::string(16, 'a') + "\n", 100, limits).error, "");
+  // Exactly at the limit is fine, however the line is split.
+  for (size_t chunk = 1; chunk <= 18; ++chunk) {
+    EXPECT_EQ(Feed(std::string(16, 'a') + "\r\n", chunk, limits).error, "")
+        << "chunk " << chunk;
+    EXPECT_EQ(Feed("*" + std::string(15, '0') + "\r\n", chunk, limits).error,
+              "")
+        << "chunk " << chunk;
+  }
 }
 
 TEST(RequestParserTest, HugeDeclaredCountsReserveNothingUpFront) {
