@@ -175,6 +175,8 @@ RequestParser::Result RequestParser::ReadHeader(absl::string_view input,
     return Result::kNeedMore;
   }
   const size_t at = static_cast<const char*>(cr) - input.data();
+  // The same verdict whether the line arrived whole or in pieces.
+  if (at - pos_ > limits_.max_inline_bytes) return Fail(std::string(too_long));
   if (at + 1 >= input.size()) return Result::kNeedMore;
   if (input[at + 1] != '\n') {
     return Fail(

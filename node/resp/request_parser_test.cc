@@ -180,6 +180,13 @@ TEST(RequestParserTest, RejectsOverlongLines) {
             "Protocol error: too big mbulk count string");
   EXPECT_EQ(Feed("*1\r\n$" + std::string(17, '1'), 100, limits).error,
             "Protocol error: too big bulk count string");
+  // Over the limit with its CRLF already there: the same verdict as when
+  // the line arrives in pieces (found by the fuzzer).
+  for (size_t chunk : {size_t{1}, size_t{100}}) {
+    EXPECT_EQ(
+        Feed("*1\r\n$" + std::string(17, '1') + "\r\n", chunk, limits).error,
+        "Protocol error: too big bulk count string");
+  }
   // Exactly at the limit is fine, however the line is split.
   for (size_t chunk = 1; chunk <= 18; ++chunk) {
     EXPECT_EQ(Feed(std::string(16, 'a') + "\r\n", chunk, limits).error, "")
