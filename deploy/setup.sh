@@ -22,6 +22,8 @@ PACKAGES=(
   libbenchmark-dev         # Google Benchmark
   redis-server             # performance anchor for benchmarks
   redis-tools              # redis-benchmark, redis-cli
+  nodejs                   # ioredis client test (tests/resp_cluster_test)
+  npm                      # installs ioredis into ~/.cache/slotcache-npm
   clang                    # --config=clang (thread-safety analysis)
   libclang-rt-14-dev       # sanitizer runtimes for clang
   iproute2                 # network namespaces for chaos tests

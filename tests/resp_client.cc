@@ -93,14 +93,15 @@ std::string RawConnection::ReadUntilClosed(absl::Duration timeout) {
 
 namespace {
 
-absl::StatusOr<std::string> RunAndCollect(
-    const std::string& binary, const std::vector<std::string>& args) {
+absl::StatusOr<std::string> RunAndCollect(const std::string& binary,
+                                          const std::vector<std::string>& args,
+                                          absl::Duration timeout) {
   static int runs = 0;
   const std::string log =
       absl::StrCat(NewTempDir("resp-cli"), "/run-", runs++, ".log");
   auto process = ChildProcess::Start(binary, args, log);
   if (!process.ok()) return process.status();
-  absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(30));
+  absl::StatusOr<int> code = (*process)->Wait(timeout);
   if (!code.ok()) return code.status();
   return (*process)->ReadLog();
 }
@@ -113,11 +114,12 @@ absl::StatusOr<std::string> RedisCli(const std::string& address,
   std::vector<std::string> full = {"-h", address.substr(0, colon), "-p",
                                    address.substr(colon + 1)};
   full.insert(full.end(), args.begin(), args.end());
-  return RunAndCollect(kRedisCli, full);
+  return RunAndCollect(kRedisCli, full, absl::Seconds(30));
 }
 
-absl::StatusOr<std::string> Shell(const std::string& command) {
-  return RunAndCollect("/bin/sh", {"-c", command});
+absl::StatusOr<std::string> Shell(const std::string& command,
+                                  absl::Duration timeout) {
+  return RunAndCollect("/bin/sh", {"-c", command}, timeout);
 }
 
 std::string Multibulk(const std::vector<std::string>& words) {

@@ -54,7 +54,8 @@ absl::StatusOr<std::string> RedisCli(const std::string& address,
                                      const std::vector<std::string>& args);
 
 // Runs `command` with /bin/sh -c; returns its output (stdout+stderr).
-absl::StatusOr<std::string> Shell(const std::string& command);
+absl::StatusOr<std::string> Shell(const std::string& command,
+                                  absl::Duration timeout = absl::Seconds(30));
 
 // The RESP multibulk encoding of `words` (what clients send).
 std::string Multibulk(const std::vector<std::string>& words);

@@ -3,6 +3,9 @@
 // MOVED to the nodes' RESP addresses from any entry node, CLUSTER SLOTS /
 // NODES describe the cluster with RESP addresses, `redis-cli --cluster
 // check` passes, and replicas serve reads after READONLY.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <set>
 #include <string>
@@ -204,6 +207,38 @@ TEST_F(RespClusterTest, ReplicaServesReadsAfterReadonly) {
       },
       absl::Seconds(10), "the replica to serve the key");
   EXPECT_TRUE(replicated.ok()) << replicated;
+}
+
+// ioredis comes from the npm registry into a cache folder under the home
+// directory, installed by the first run and reused by later ones. Skipped
+// only when node/npm are missing (deploy/setup.sh installs them).
+TEST_F(RespClusterTest, IoredisClusterClientWorks) {
+  if (access("/usr/bin/node", X_OK) != 0 || access("/usr/bin/npm", X_OK) != 0) {
+    GTEST_SKIP() << "node or npm is missing: run deploy/setup.sh (Debian "
+                    "packages nodejs, npm)";
+  }
+  const passwd* user = getpwuid(getuid());
+  ASSERT_NE(user, nullptr);
+  const std::string modules =
+      absl::StrCat(user->pw_dir, "/.cache/slotcache-npm");
+  if (access((modules + "/node_modules/ioredis/package.json").c_str(), R_OK) !=
+      0) {
+    absl::StatusOr<std::string> installed = Shell(
+        absl::StrCat("npm install --prefix ", modules,
+                     " --no-audit --no-fund ioredis@5 2>&1; echo exit=$?"),
+        absl::Minutes(4));
+    ASSERT_TRUE(installed.ok()) << installed.status();
+    ASSERT_TRUE(absl::StrContains(*installed, "exit=0"))
+        << "npm install ioredis failed:\n"
+        << *installed;
+  }
+  absl::StatusOr<std::string> out =
+      Shell(absl::StrCat("NODE_PATH=", modules, "/node_modules node ",
+                         RunfilePath("tests/ioredis/cluster_smoke.js"), " ",
+                         cluster_->node_resp_address(0), " 2>&1"),
+            absl::Seconds(60));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, "ok\n");
 }
 
 }  // namespace
