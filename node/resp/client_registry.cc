@@ -7,17 +7,17 @@ namespace slotcache::node::resp {
 
 void ClientRegistry::Add(const ClientSummary& client,
                          std::function<void()> kill) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   clients_[client.id] = Entry{client, std::move(kill)};
 }
 
 void ClientRegistry::Remove(uint64_t id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   clients_.erase(id);
 }
 
 void ClientRegistry::Update(const ClientSummary& summary) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = clients_.find(summary.id);
   if (it != clients_.end()) it->second.summary = summary;
 }
@@ -25,7 +25,7 @@ void ClientRegistry::Update(const ClientSummary& summary) {
 std::vector<ClientSummary> ClientRegistry::List() const {
   std::vector<ClientSummary> out;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     out.reserve(clients_.size());
     for (const auto& [id, entry] : clients_) out.push_back(entry.summary);
   }
@@ -40,7 +40,7 @@ int ClientRegistry::Kill(
     const std::function<bool(const ClientSummary&)>& match) {
   std::vector<std::function<void()>> kills;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (const auto& [id, entry] : clients_) {
       if (match(entry.summary)) kills.push_back(entry.kill);
     }
@@ -51,7 +51,7 @@ int ClientRegistry::Kill(
 }
 
 int ClientRegistry::connected() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return static_cast<int>(clients_.size());
 }
 

@@ -20,8 +20,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace slotcache::node::resp {
@@ -150,7 +150,7 @@ class Mailbox {
   // False (and `task` dropped) once closed.
   bool Post(Task task) {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (closed_) return false;
       tasks_.push_back(std::move(task));
     }
@@ -161,7 +161,7 @@ class Mailbox {
   // mailbox is closed.
   void Adopt(int fd) {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (!closed_) {
         fds_.push_back(fd);
         fd = -1;
@@ -177,14 +177,14 @@ class Mailbox {
     uint64_t count;
     while (read(eventfd_, &count, sizeof(count)) > 0) {
     }
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     tasks->swap(tasks_);
     fds->swap(fds_);
   }
   void Close() {
     std::vector<int> fds;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       closed_ = true;
       tasks_.clear();
       fds.swap(fds_);
@@ -199,7 +199,7 @@ class Mailbox {
 
  private:
   const int eventfd_;
-  absl::Mutex mu_;
+  Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<Task> tasks_ ABSL_GUARDED_BY(mu_);
   std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
