@@ -225,6 +225,15 @@ TEST(RespReplicationTest, WaitCountsReplicasThatAppliedTheWrites) {
       },
       absl::Seconds(20), "WAIT 1 to count the replica");
   EXPECT_TRUE(acked.ok()) << acked;
+  absl::StatusOr<std::string> info =
+      RedisCli(primary.resp, {"INFO", "replication"});
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(absl::StrContains(*info, "role:master")) << *info;
+  EXPECT_TRUE(absl::StrContains(*info, "connected_slaves:1")) << *info;
+  info = RedisCli(replica.resp, {"INFO", "replication"});
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(absl::StrContains(*info, "role:slave")) << *info;
+  EXPECT_TRUE(absl::StrContains(*info, "master_link_status:up")) << *info;
   // Requests pipelined behind a WAIT are answered after it, in order.
   ASSERT_TRUE(
       (*c)->Send(Multibulk({"WAIT", "2", "100"}) + Multibulk({"GET", "k"}))
@@ -295,6 +304,20 @@ TEST(RespLimitsTest, OversizedBulkIsAProtocolError) {
   ASSERT_TRUE((*c)->Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$999999\r\n").ok());
   EXPECT_EQ((*c)->ReadUntilClosed(),
             "-ERR Protocol error: invalid bulk length\r\n");
+}
+
+TEST(RespLimitsTest, QueryBufferLimitDisconnects) {
+  RespNode node = StartNode({"--resp_query_buffer_limit=1mb"});
+  ASSERT_FALSE(node.resp.empty());
+  auto c = RawConnection::Connect(node.resp);
+  ASSERT_TRUE(c.ok());
+  // A valid 8 MiB bulk header, then more unparsed input than the limit.
+  (void)(*c)->Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$8388608\r\n" +
+                   std::string(2 << 20, 'x'));
+  (*c)->ReadUntilClosed(absl::Seconds(15));
+  EXPECT_TRUE((*c)->closed());
+  EXPECT_TRUE(
+      absl::StrContains(node.server.process->ReadLog(), "query buffer limit"));
 }
 
 TEST(RespLimitsTest, IdleClientsAreClosed) {

@@ -451,12 +451,7 @@ std::string CommandHandler::InfoText(
         "\r\nexpired_keys:", stats.expired_keys,
         "\r\nevicted_keys:", stats.evicted_keys, "\r\n\r\n");
   }
-  if (wanted("replication")) {
-    const bool replica = options_.cluster->role() == v1::REPLICA;
-    absl::StrAppend(&text,
-                    "# Replication\r\nrole:", replica ? "slave" : "master",
-                    "\r\n\r\n");
-  }
+  if (wanted("replication")) absl::StrAppend(&text, ReplicationInfo());
   if (wanted("cluster")) {
     absl::StrAppend(&text, "# Cluster\r\ncluster_enabled:",
                     options_.cluster_mode ? 1 : 0, "\r\n\r\n");
@@ -468,6 +463,44 @@ std::string CommandHandler::InfoText(
                       ",expires=", stats.keys_with_ttl, ",avg_ttl=0\r\n");
     }
   }
+  return text;
+}
+
+std::string CommandHandler::ReplicationInfo() const {
+  v1::NodeStatus status;
+  if (options_.fill_replication) options_.fill_replication(&status);
+  const bool replica = options_.cluster->role() == v1::REPLICA ||
+                       !status.primary_address().empty();
+  std::string text = absl::StrCat(
+      "# Replication\r\nrole:", replica ? "slave" : "master", "\r\n");
+  if (replica) {
+    // The primary's gRPC address: replication runs over gRPC.
+    const std::string& primary = status.primary_address();
+    const size_t colon = primary.rfind(':');
+    absl::StrAppend(
+        &text, "master_host:", primary.substr(0, colon), "\r\nmaster_port:",
+        colon == std::string::npos ? "" : primary.substr(colon + 1),
+        "\r\nmaster_link_status:", status.primary_link_up() ? "up" : "down",
+        "\r\nslave_repl_offset:", status.replication_offset(),
+        "\r\nslave_read_repl_offset:", status.replication_offset(),
+        "\r\nslave_lag_entries:", status.replication_lag_entries(), "\r\n");
+  }
+  absl::StrAppend(&text, "connected_slaves:", status.replicas_size(), "\r\n");
+  for (int i = 0; i < status.replicas_size(); ++i) {
+    const v1::ReplicaLag& r = status.replicas(i);
+    const size_t colon = r.peer().rfind(':');
+    absl::string_view host = absl::string_view(r.peer()).substr(0, colon);
+    if (absl::StartsWith(host, "ipv4:")) host.remove_prefix(5);
+    absl::StrAppend(
+        &text, "slave", i, ":ip=", host,
+        ",port=", colon == std::string::npos ? "0" : r.peer().substr(colon + 1),
+        ",state=", r.full_sync_in_progress() ? "wait_bgsave" : "online",
+        ",offset=", r.acked_offset(),
+        ",lag=", static_cast<int64_t>(r.lag_seconds()), "\r\n");
+  }
+  absl::StrAppend(&text, "master_replid:", status.replication_id(),
+                  "\r\nmaster_repl_offset:", status.replication_offset(),
+                  "\r\n\r\n");
   return text;
 }
 

@@ -18,6 +18,7 @@
 #ifndef SLOTCACHE_NODE_RESP_COMMAND_HANDLER_H_
 #define SLOTCACHE_NODE_RESP_COMMAND_HANDLER_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "node/resp/reply_writer.h"
 #include "node/server/dispatcher.h"
 #include "node/storage/store.h"
+#include "proto/admin.pb.h"
 #include "proto/cache.pb.h"
 
 namespace slotcache::node::resp {
@@ -77,6 +79,9 @@ struct HandlerOptions {
   bool cluster_mode = false;
   // Limits reported by CONFIG GET / INFO.
   int max_clients = 10000;
+  // Adds the replication fields of NodeStatus (ReplicationManager::
+  // FillStatus) for INFO replication; optional.
+  std::function<void(v1::NodeStatus*)> fill_replication;
 };
 
 class CommandHandler {
@@ -161,6 +166,7 @@ class CommandHandler {
   // "ERR This instance has cluster support disabled" unless cluster mode.
   bool RequireClusterMode(const Call& call) const;
   std::string InfoText(absl::Span<const absl::string_view> sections) const;
+  std::string ReplicationInfo() const;
   // One COMMAND INFO entry (nil for an unknown command).
   static void WriteCommandInfo(absl::string_view name, ReplyWriter* out);
   std::string ClientLine(const ClientSummary& c) const;

@@ -94,6 +94,9 @@ absl::Status NodeServer::StartResp() {
   handler.store = &store_;
   handler.acks = &replication_;
   handler.cluster_mode = coordinated();
+  handler.fill_replication = [this](v1::NodeStatus* status) {
+    replication_.FillStatus(status);
+  };
   resp_ = std::make_unique<resp::RespServer>(options_.resp, handler);
   if (absl::Status s = resp_->Start(); !s.ok()) return s;
   if (options_.resp_address_file.empty()) return absl::OkStatus();
