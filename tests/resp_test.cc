@@ -126,6 +126,19 @@ TEST_F(RespTest, PipelinedRequestsInOneWriteAnswerInOrder) {
   EXPECT_EQ(c->ReadExactly(want.size()), want);
 }
 
+TEST_F(RespTest, LargeValuesRoundTrip) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  std::string value(8 << 20, 'v');
+  for (size_t i = 0; i < value.size(); i += 4096) value[i] = 'a' + i % 26;
+  ASSERT_TRUE(c->Send(Multibulk({"SET", "big", value}) +
+                      Multibulk({"GET", "big"}) + Multibulk({"STRLEN", "big"}))
+                  .ok());
+  const std::string want = absl::StrCat("+OK\r\n$", value.size(), "\r\n", value,
+                                        "\r\n:", value.size(), "\r\n");
+  EXPECT_TRUE(c->ReadExactly(want.size(), absl::Seconds(30)) == want);
+}
+
 TEST_F(RespTest, RedisCliPipeModeLoadsEverything) {
   const std::string dir = NewTempDir("resp-pipe");
   std::ofstream out(dir + "/commands.txt");

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -35,6 +36,10 @@ constexpr uint64_t kWakeTag = ~0ull - 1;
 // How much one recv asks for: large enough that a pipelined burst of small
 // commands arrives in one round, small enough to keep loops fair.
 constexpr size_t kReadChunkBytes = 64 * 1024;
+// Inside a large bulk a recv may ask for more, up to this: the buffer
+// grows with the bytes that actually arrive, so a header that merely
+// claims 512 MiB costs nothing (Redis preallocates the whole bulk).
+constexpr size_t kMaxReadChunkBytes = 1 << 20;
 // Output left over after a partial send is compacted once this much of
 // the buffer is already sent, and a buffer that grew past this is freed
 // once empty, so idle connections hold little memory.
@@ -403,7 +408,8 @@ void EventLoop::OnReadable(Connection* c) {
   }
   const size_t wanted = c->parser.wanted_input_bytes();
   const size_t chunk = wanted > c->in.size()
-                           ? std::max(kReadChunkBytes, wanted - c->in.size())
+                           ? std::clamp(wanted - c->in.size(), kReadChunkBytes,
+                                        kMaxReadChunkBytes)
                            : kReadChunkBytes;
   char* buf = c->in.Reserve(chunk);
   const ssize_t n = recv(c->fd, buf, chunk, 0);
