@@ -134,7 +134,6 @@ CommandHandler::Outcome CommandHandler::Dispatch(const Call& call) const {
   for (size_t i = 1; i < call.args.size(); ++i) {
     command.add_args(call.args[i].data(), call.args[i].size());
   }
-  call.session->asking = false;
   const RoutingView& view = call.round->View(call.session->client.readonly);
   v1::Reply& reply = call.round->reply;
   reply.Clear();
@@ -615,7 +614,6 @@ CommandHandler::Outcome CommandHandler::Reset(const Call& call) const {
   s->client.protocol = 2;
   s->client.readonly = false;
   s->client.name.clear();
-  s->asking = false;
   if (options_.clients != nullptr) options_.clients->Update(s->client);
   // RESET answers in the protocol it resets to.
   ReplyWriter(call.out->buffer(), 2).Status("RESET");
@@ -651,11 +649,9 @@ CommandHandler::Outcome CommandHandler::ReadWrite(const Call& call) const {
 
 CommandHandler::Outcome CommandHandler::Asking(const Call& call) const {
   // The node produces no ASK redirects yet (slot migration, DESIGN §6), so
-  // the flag only has to be accepted; it is cleared by the next command.
-  if (RequireClusterMode(call)) {
-    call.session->asking = true;
-    call.out->Status("OK");
-  }
+  // there is nothing for the flag to unlock: it is accepted, not kept.
+  // With ASK, the session must carry it to the next command's routing.
+  if (RequireClusterMode(call)) call.out->Status("OK");
   return Outcome::kReplied;
 }
 

@@ -41,8 +41,6 @@ namespace slotcache::node::resp {
 // One connection's state as its commands see and change it.
 struct Session {
   ClientSummary client;
-  // Set by ASKING, consumed by the next command.
-  bool asking = false;
 };
 
 // Scratch of one event loop, reset at the start of each read round: the
