@@ -215,6 +215,7 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
     v1::NodeInfo& node = update.nodes.emplace_back();
     node.set_node_id(id);
     node.set_address(request.address());
+    node.set_resp_address(request.resp_address());
     node.set_az(request.az());
     node.set_health(v1::JOINING);
     events.push_back({"node_registered",
@@ -224,6 +225,7 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
     const v1::NodeInfo& old = known->second;
     v1::NodeInfo node = old;
     node.set_address(request.address());
+    node.set_resp_address(request.resp_address());
     node.set_az(request.az());
     node.set_health(AliveHealth(node));
     // A primary whose process restarted lost its data (nodes keep it in
@@ -251,7 +253,9 @@ absl::StatusOr<v1::RegisterNodeResponse> Coordinator::RegisterNode(
                         ") until a replica is promoted")});
     }
     changed = node.address() != old.address() || node.az() != old.az() ||
-              node.health() != old.health() || !demoted_shard.empty();
+              node.health() != old.health() ||
+              node.resp_address() != old.resp_address() ||
+              !demoted_shard.empty();
     std::string detail;
     if (node.address() != old.address()) {
       absl::StrAppend(&detail, ", address ", old.address(), " -> ",

@@ -12,10 +12,11 @@
 # --foreground it stays attached and Ctrl-C stops the cluster; without, the
 # processes keep running until `down`. Ctrl-C during `up` stops what it
 # started. The coordinator listens on 127.0.0.1:PORT (default 6999, slotctl's
-# default), nodes on free ports.
+# default), nodes on free ports: each node a gRPC port and a Redis protocol
+# (RESP) port, so `redis-cli -c -p <any node's RESP port>` works at once.
 #
 # Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME):
-#   <name>.log  <name>.pid  <name>.addr  data/<name>/
+#   <name>.log  <name>.pid  <name>.addr  <name>.resp (RESP address)  data/<name>/
 set -euo pipefail
 CALLER_DIR="$(pwd)"
 cd "$(dirname "$0")/.."
@@ -102,7 +103,7 @@ up() {
   deploy/setup.sh build-opt
   mkdir -p "$HOME_DIR"
   if [ -n "$(pids)" ]; then down >/dev/null; fi
-  rm -rf "$HOME_DIR/data" "$HOME_DIR"/*.log "$HOME_DIR"/*.addr
+  rm -rf "$HOME_DIR/data" "$HOME_DIR"/*.log "$HOME_DIR"/*.addr "$HOME_DIR"/*.resp
   mkdir -p "$HOME_DIR/data"
   # From here on, Ctrl-C (or a failure) stops what was started.
   trap 'echo; down; exit 130' INT TERM
@@ -117,8 +118,9 @@ up() {
   for i in $(seq 1 "$nodes"); do
     local az="${AZS[$(((i - 1) % 3))]}" address
     address=$(start "node-$i" "$BIN/node/slotcache-node" --listen=127.0.0.1:0 \
+      --resp_listen=127.0.0.1:0 --resp_address_file="$HOME_DIR/node-$i.resp" \
       --coordinator="$coordinator" --az="$az" --data_dir="$HOME_DIR/data/node-$i")
-    printf '  node-%-6s %s  %s\n' "$i" "$address" "$az"
+    printf '  node-%-6s %s  resp %s  %s\n' "$i" "$address" "$(cat "$HOME_DIR/node-$i.resp")" "$az"
   done
 
   echo "local-cluster: creating the cluster"
@@ -130,7 +132,9 @@ up() {
   echo
   "$SLOTCTL" --coordinator="$coordinator" cluster status
 
-  local seeds slotctl="$SLOTCTL"
+  local seeds resp_seed slotctl="$SLOTCTL"
+  # The RESP seed: any node works, redis-cli -c follows MOVED from there.
+  resp_seed="$(cat "$HOME_DIR/node-1.resp")"
   seeds=$("$SLOTCTL" --coordinator="$coordinator" cluster status --output=json |
     grep -o '"address": "[^"]*"' | head -3 | cut -d'"' -f4 | paste -sd, -)
   # Show commands the way the caller can paste them.
@@ -142,7 +146,10 @@ up() {
 
 local-cluster: up. Coordinator: $coordinator
   seed nodes (for SDK clients): $seeds
-  try:   $slotctl set user:42 alice
+  RESP seed (Redis clients):    $resp_seed
+  try:   redis-cli -c -p ${resp_seed##*:} set user:42 alice
+         redis-cli -c -p ${resp_seed##*:} cluster nodes
+         $slotctl set user:42 alice
          $slotctl get user:42
          $slotctl cluster status
          $slotctl cluster check
@@ -166,7 +173,9 @@ status() {
     name="$(basename "$f" .pid)"
     pid="$(cat "$f")"
     if kill -0 "$pid" 2>/dev/null; then state=running; else state=dead; fi
-    echo "$name pid=$pid $state $(cat "$HOME_DIR/$name.addr" 2>/dev/null)"
+    resp=""
+    if [ -s "$HOME_DIR/$name.resp" ]; then resp=" resp $(cat "$HOME_DIR/$name.resp")"; fi
+    echo "$name pid=$pid $state $(cat "$HOME_DIR/$name.addr" 2>/dev/null)$resp"
   done
   if [ "$any" = 0 ]; then echo "local-cluster: nothing running"; return 0; fi
   if [ -s "$HOME_DIR/coordinator.addr" ]; then

@@ -22,6 +22,7 @@ PACKAGES=(
   libbenchmark-dev         # Google Benchmark
   redis-server             # performance anchor for benchmarks
   redis-tools              # redis-benchmark, redis-cli
+  nodejs                   # ioredis client test (tests/resp_cluster_test)
   clang                    # --config=clang (thread-safety analysis)
   libclang-rt-14-dev       # sanitizer runtimes for clang
   iproute2                 # network namespaces for chaos tests
@@ -37,6 +38,12 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+
+# npm installs ioredis into ~/.cache/slotcache-npm for the client test.
+# Debian ships it as its own package; a nodejs from elsewhere (e.g.
+# NodeSource) bundles it and conflicts with Debian's, so only ask for the
+# package when the command is missing.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

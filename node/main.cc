@@ -1,9 +1,11 @@
 // slotcache-node: a cache node. Flags, wiring, run; the node itself is
 // node/server/node_server.h.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/time/time.h"
 #include "common/byte_size.h"
 #include "common/logging.h"
 #include "common/process.h"
@@ -44,6 +46,23 @@ ABSL_FLAG(ByteSize, repl_backlog_bytes, ByteSize{64ull << 20},
           "Replication backlog: how many bytes of recent writes a primary "
           "keeps so that a replica that reconnects can resume with a "
           "partial resync instead of a full sync.");
+ABSL_FLAG(std::string, resp_listen, "",
+          "HOST:PORT for the Redis protocol (RESP2/RESP3) port; port 0 "
+          "picks a free port; empty: no RESP port.");
+ABSL_FLAG(std::string, resp_address_file, "",
+          "If set, write the bound RESP HOST:PORT to this file once serving.");
+ABSL_FLAG(int, resp_threads, 0,
+          "RESP event loop threads; 0 means one per core.");
+ABSL_FLAG(int, maxclients, 10000,
+          "Most RESP connections at once (Redis maxclients).");
+ABSL_FLAG(absl::Duration, resp_idle_timeout, absl::ZeroDuration(),
+          "Close RESP connections idle this long (Redis timeout); 0: never.");
+ABSL_FLAG(ByteSize, resp_output_buffer_limit, ByteSize{256ull << 20},
+          "Unread replies a RESP client may accumulate before it is "
+          "disconnected.");
+ABSL_FLAG(ByteSize, resp_query_buffer_limit, ByteSize{1ull << 30},
+          "Unparsed input a RESP client may buffer (Redis "
+          "client-query-buffer-limit).");
 ABSL_FLAG(std::string, replicaof, "",
           "HOST:PORT of a primary to replicate (standalone setups and "
           "tests; with a coordinator the role comes from the cluster map).");
@@ -76,6 +95,19 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_message_bytes).bytes;
   options.repl_backlog_bytes = absl::GetFlag(FLAGS_repl_backlog_bytes).bytes;
   options.replicaof = absl::GetFlag(FLAGS_replicaof);
+  options.resp.listen_address = absl::GetFlag(FLAGS_resp_listen);
+  options.resp.threads = absl::GetFlag(FLAGS_resp_threads);
+  options.resp.max_clients = absl::GetFlag(FLAGS_maxclients);
+  options.resp.idle_timeout = absl::GetFlag(FLAGS_resp_idle_timeout);
+  options.resp.max_output_buffer_bytes =
+      absl::GetFlag(FLAGS_resp_output_buffer_limit).bytes;
+  options.resp.max_query_buffer_bytes =
+      absl::GetFlag(FLAGS_resp_query_buffer_limit).bytes;
+  // proto-max-bulk-len: no RESP word may be longer than the longest key or
+  // value the dispatcher accepts.
+  options.resp.parser.max_bulk_bytes = static_cast<int64_t>(
+      std::max(options.limits.max_key_bytes, options.limits.max_value_bytes));
+  options.resp_address_file = absl::GetFlag(FLAGS_resp_address_file);
   options.serve.name = "slotcache-node";
   options.serve.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.serve.address_file = absl::GetFlag(FLAGS_address_file);

@@ -93,8 +93,12 @@ absl::Status TestCluster::StartNodes(int n) {
 }
 
 absl::Status TestCluster::StartNode(int i) {
+  const std::string resp_file = absl::StrCat(dir_, "/node-", i, ".resp");
+  std::remove(resp_file.c_str());
   std::vector<std::string> args = {
       "--listen=127.0.0.1:0",
+      "--resp_listen=127.0.0.1:0",
+      absl::StrCat("--resp_address_file=", resp_file),
       absl::StrCat("--coordinator=", coordinator_),
       absl::StrCat("--az=az-", std::string(1, static_cast<char>('a' + i % 3))),
       absl::StrCat("--data_dir=", dir_, "/node-", i, "-data"),
@@ -105,6 +109,10 @@ absl::Status TestCluster::StartNode(int i) {
                    absl::StrCat("node-", i), &nodes_[i].process);
   if (!address.ok()) return address.status();
   nodes_[i].address = *address;
+  // Written before the gRPC address file, so it is there now.
+  resp_addresses_.resize(nodes_.size());
+  std::ifstream resp(resp_file);
+  std::getline(resp, resp_addresses_[i]);
   return absl::OkStatus();
 }
 

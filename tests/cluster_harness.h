@@ -47,6 +47,8 @@ class TestCluster {
   absl::Status PauseNode(int i);
   absl::Status ResumeNode(int i);
   std::string node_address(int i) const { return nodes_[i].address; }
+  // Node i's Redis protocol (RESP) address; every node has a RESP port.
+  std::string node_resp_address(int i) const { return resp_addresses_[i]; }
   int node_count() const { return static_cast<int>(nodes_.size()); }
 
   // The coordinator's DescribeCluster.
@@ -86,6 +88,7 @@ class TestCluster {
   std::string coordinator_;
   std::unique_ptr<ChildProcess> coordinator_process_;
   std::vector<ServerProcess> nodes_;
+  std::vector<std::string> resp_addresses_;
 };
 
 }  // namespace slotcache::testing

@@ -1,9 +1,11 @@
 // Network partitions with real processes in Linux network namespaces
 // (tests/harness/netns.h): a coordinator on the host and one shard of three
 // nodes, each node in its own namespace. Cutting the primary's namespace off
-// must fence it by its lease (DESIGN.md §2.3) — it refuses writes with
-// CLUSTERDOWN once the lease runs out, because it cannot know whether a
-// replica was promoted meanwhile — and after healing it serves again.
+// must fence it by its lease (docs/ARCHITECTURE.md §2.3) — it refuses
+// writes with CLUSTERDOWN once the lease runs out, because it cannot know
+// whether a replica was promoted meanwhile — then a replica is promoted,
+// and after healing the old primary rejoins as a replica and never
+// acknowledges a write again.
 //
 // Writes to the cut-off primary come from tests/harness/write_loop running
 // inside its namespace, the only place that can still reach it.
@@ -178,6 +180,14 @@ class PartitionTest : public ::testing::Test {
     return map;
   }
 
+  // The coordinator's event log, for failure messages.
+  std::string Events() {
+    std::string events, status;
+    Slotctl({"events"}, &events);
+    Slotctl({"cluster", "status"}, &status);
+    return "coordinator events:\n" + events + "cluster status:\n" + status;
+  }
+
   // The primary's NodeInfo, or nullopt when the map has none.
   std::optional<v1::NodeInfo> Primary() {
     absl::StatusOr<v1::ClusterMap> map = Describe();
@@ -205,7 +215,7 @@ class PartitionTest : public ::testing::Test {
 };
 
 TEST_F(PartitionTest,
-       CutOffPrimaryRefusesWritesWithinItsLeaseAndServesAfterHeal) {
+       CutOffPrimaryIsFencedByItsLeaseReplacedAndRejoinsAsReplica) {
   std::optional<v1::NodeInfo> primary = Primary();
   ASSERT_TRUE(primary.has_value()) << "the map has no primary";
   const int ns = NamespaceOf(*primary);
@@ -228,6 +238,33 @@ TEST_F(PartitionTest,
                   .ok())
       << writer_->ReadLog();
 
+  // Both replicas hold the primary's history (a completed full sync, and
+  // the acked write applied), so one is eligible for promotion.
+  ASSERT_TRUE(PollUntil(
+                  [&] {
+                    absl::StatusOr<v1::ClusterMap> map = Describe();
+                    if (!map.ok()) return false;
+                    uint64_t primary_offset = 0;
+                    std::vector<uint64_t> replica_offsets;
+                    for (const v1::NodeInfo& node : map->nodes()) {
+                      if (node.node_id() == primary->node_id()) {
+                        primary_offset = node.replication_offset();
+                      } else {
+                        replica_offsets.push_back(node.replication_offset());
+                      }
+                    }
+                    if (primary_offset == 0 || replica_offsets.size() != 2) {
+                      return false;
+                    }
+                    for (uint64_t offset : replica_offsets) {
+                      if (offset < primary_offset) return false;
+                    }
+                    return true;
+                  },
+                  absl::Seconds(20), "both replicas to catch up")
+                  .ok())
+      << Events();
+
   ASSERT_TRUE(lab_->Cut(ns).ok());
   // Taken after the cut is in place, so the lease (counted from a heartbeat
   // sent before it) surely ends by cut_at + kPrimaryLease.
@@ -249,41 +286,49 @@ TEST_F(PartitionTest,
   EXPECT_GT(refused->end, cut_at - absl::Milliseconds(1))
       << "the primary refused writes before it was cut off: " << refused->line;
 
-  // The coordinator sees the partition too.
+  // The coordinator sees the partition too (docs/FAILOVER.md): it marks
+  // the primary FAILED and promotes a replica while the old primary is
+  // still cut off.
+  std::optional<v1::NodeInfo> promoted;
   ASSERT_TRUE(PollUntil(
                   [&] {
-                    std::optional<v1::NodeInfo> p = Primary();
-                    return p.has_value() && p->health() == v1::FAILED;
+                    promoted = Primary();
+                    return promoted.has_value() &&
+                           promoted->node_id() != primary->node_id() &&
+                           promoted->health() == v1::HEALTHY;
                   },
-                  absl::Seconds(20),
-                  "the coordinator to mark the primary FAILED")
-                  .ok());
-
-  // TODO(failover, issue 10): once the coordinator promotes replicas, also
-  // assert here: a replica is promoted while the primary is cut off; after
-  // Heal the old primary becomes a replica; 0 lost writes among those acked
-  // with a replica ack (min_replica_acks = 1).
+                  absl::Seconds(20), "a replica to be promoted")
+                  .ok())
+      << Events();
+  const absl::Time promoted_at = absl::Now();
+  std::cout << "[ figures  ] cut -> replica promoted (seen): "
+            << absl::FormatDuration(promoted_at - cut_at) << "\n";
 
   ASSERT_TRUE(lab_->Heal(ns).ok());
-  const absl::Time healed_at = absl::Now();
-  // Fencing is strict: nothing was acked between the refusal and the heal.
-  for (const Attempt& attempt : ReadAttempts(*writer_)) {
-    EXPECT_FALSE(attempt.kind == "OK" && attempt.start > refused->start &&
-                 attempt.start < healed_at)
-        << "the cut-off primary acked a write after refusing: " << attempt.line;
-  }
-  std::optional<Attempt> served;
-  absl::Status serving = PollUntil(
-      [&] {
-        served = FirstAttempt(*writer_, "OK", healed_at);
-        return served.has_value();
-      },
-      absl::Seconds(30), "the healed primary to ack writes again");
-  ASSERT_TRUE(serving.ok()) << serving << "; write_loop says:\n"
-                            << writer_->ReadLog();
-  std::cout << "[ figures  ] heal -> first acked write: "
-            << absl::FormatDuration(served->end - healed_at) << "\n";
+  // The old primary comes back as a replica of the promoted one.
+  ASSERT_TRUE(PollUntil(
+                  [&] {
+                    absl::StatusOr<v1::ClusterMap> map = Describe();
+                    if (!map.ok()) return false;
+                    for (const v1::NodeInfo& node : map->nodes()) {
+                      if (node.node_id() == primary->node_id()) {
+                        return node.role() == v1::REPLICA &&
+                               node.health() == v1::HEALTHY;
+                      }
+                    }
+                    return false;
+                  },
+                  absl::Seconds(30),
+                  "the healed old primary to rejoin as a replica")
+                  .ok());
   WaitForClusterCheck("after healing");
+  // Fencing is strict: from its first refusal on, the old primary never
+  // acknowledged a write again: not while cut off, not after the heal
+  // (then it is a replica and refuses them).
+  for (const Attempt& attempt : ReadAttempts(*writer_)) {
+    EXPECT_FALSE(attempt.kind == "OK" && attempt.start > refused->start)
+        << "the old primary acked a write after refusing: " << attempt.line;
+  }
 }
 
 }  // namespace

@@ -190,6 +190,7 @@ absl::Status CoordinatorAgent::RunSession() {
   request.set_address(options_.address);
   request.set_az(options_.az);
   request.set_restarted(registrations() == 0);
+  request.set_resp_address(options_.resp_address);
   v1::RegisterNodeResponse registered;
   {
     grpc::ClientContext context;

@@ -51,6 +51,9 @@ struct CoordinatorAgentOptions {
   std::string node_id;
   std::string address;
   std::string az;
+  // host:port of the node's Redis protocol port (empty: none), registered
+  // so the cluster map can point Redis clients at it.
+  std::string resp_address;
   // Reconnect backoff: starts at `initial_backoff`, doubles up to
   // `max_backoff` (kept below the coordinator's startup grace so nodes are
   // back before failure detection resumes after a coordinator restart).

@@ -85,6 +85,23 @@ void NodeServer::FillHeartbeat(v1::HeartbeatRequest* beat) {
   replication_.FillHeartbeat(beat);
 }
 
+absl::Status NodeServer::StartResp() {
+  if (options_.resp.listen_address.empty()) return absl::OkStatus();
+  resp::HandlerOptions handler;
+  handler.dispatcher = &dispatcher_;
+  handler.cluster = &cluster_;
+  handler.store = &store_;
+  handler.acks = &replication_;
+  handler.cluster_mode = coordinated();
+  handler.fill_replication = [this](v1::NodeStatus* status) {
+    replication_.FillStatus(status);
+  };
+  resp_ = std::make_unique<resp::RespServer>(options_.resp, handler);
+  if (absl::Status s = resp_->Start(); !s.ok()) return s;
+  if (options_.resp_address_file.empty()) return absl::OkStatus();
+  return WriteFileAtomically(options_.resp_address_file, resp_->address());
+}
+
 absl::Status NodeServer::ServeUntilSignal() {
   ServeOptions serve = options_.serve;
   serve.rpc.max_message_bytes =
@@ -98,6 +115,7 @@ absl::Status NodeServer::ServeUntilSignal() {
         if (absl::Status s = replication_.Start(options_.replicaof); !s.ok()) {
           return s;
         }
+        if (absl::Status s = StartResp(); !s.ok()) return s;
         SC_LOG(INFO, "node %s (az '%s') %s", identity.node_id, identity.az,
                coordinated() ? "waits for its coordinator's map"
                              : "is standalone: primary of all slots");
@@ -105,6 +123,7 @@ absl::Status NodeServer::ServeUntilSignal() {
           CoordinatorAgentOptions agent;
           agent.coordinator_address = options_.coordinator_address;
           BindToClusterState(&cluster_, &agent);
+          if (resp_ != nullptr) agent.resp_address = resp_->address();
           agent.fill_heartbeat = [this](v1::HeartbeatRequest* beat) {
             FillHeartbeat(beat);
           };
@@ -115,6 +134,7 @@ absl::Status NodeServer::ServeUntilSignal() {
       },
       [&] {
         if (agent_ != nullptr) agent_->Stop();
+        if (resp_ != nullptr) resp_->Stop();
         replication_.Stop();
         store_.StopActiveExpiry();
       });

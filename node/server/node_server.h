@@ -22,6 +22,7 @@
 #include "node/commands/executor.h"
 #include "node/replication/replication_log.h"
 #include "node/replication/replication_manager.h"
+#include "node/resp/resp_server.h"
 #include "node/server/admin_service.h"
 #include "node/server/cache_service.h"
 #include "node/server/dispatcher.h"
@@ -51,6 +52,12 @@ struct NodeOptions {
   // role comes from the cluster map).
   uint64_t repl_backlog_bytes = 64ull << 20;
   std::string replicaof;
+  // The Redis protocol port (node/resp): off while resp.listen_address is
+  // empty. Its bound address is written to resp_address_file (before the
+  // gRPC address file, so a reader of that one finds both) and registered
+  // with the coordinator.
+  resp::RespServerOptions resp;
+  std::string resp_address_file;
 };
 
 class NodeServer {
@@ -67,10 +74,11 @@ class NodeServer {
   // fix. Call before constructing the NodeServer.
   static absl::Status PrepareOptions(NodeOptions* options);
 
-  // Binds, starts active expiry and replication, starts the coordinator
-  // agent (managed nodes), writes the address file, serves until
-  // SIGTERM/SIGINT; then stops the agent, replication, active expiry and
-  // the server (running calls get the shutdown grace to finish).
+  // Binds, starts active expiry, replication and the RESP port, starts the
+  // coordinator agent (managed nodes), writes the address files, serves
+  // until SIGTERM/SIGINT; then stops the agent, the RESP port,
+  // replication, active expiry and the server (running calls get the
+  // shutdown grace to finish).
   absl::Status ServeUntilSignal();
 
   ClusterState* cluster() { return &cluster_; }
@@ -79,6 +87,8 @@ class NodeServer {
 
  private:
   bool coordinated() const { return !options_.coordinator_address.empty(); }
+  // Starts the RESP port when configured and writes its address file.
+  absl::Status StartResp();
   // Heartbeat fields beyond what the agent fills itself.
   void FillHeartbeat(v1::HeartbeatRequest* beat);
 
@@ -95,6 +105,8 @@ class NodeServer {
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;
+  // Started once the gRPC server is bound, stopped before it stops.
+  std::unique_ptr<resp::RespServer> resp_;
   // Managed nodes only; created once the server is bound (it needs the
   // address) and stopped before the services go.
   std::unique_ptr<CoordinatorAgent> agent_;

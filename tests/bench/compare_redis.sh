@@ -10,6 +10,9 @@
 #             (and, for information, --mode=sdk: the same 50 one-at-a-time
 #             callers through slotcache::Client, whose automatic batching
 #             coalesces them)
+#   resp:     the same redis-benchmark binary against the node's Redis
+#             protocol port (--resp_listen), at -P 16 and -P 1, plus a
+#             1 KiB-value row at -P 16 (both sides)
 # Prints both sides and slotcache/redis ratios (the bar is >= 0.5), then
 # stops both servers.
 #
@@ -71,25 +74,31 @@ wait_for() {
 
 echo "== starting slotcache-node and redis-server on free ports"
 "$NODE_BIN" --listen=127.0.0.1:0 --address_file="$WORK/node.addr" \
+  --resp_listen=127.0.0.1:0 --resp_address_file="$WORK/node.resp" \
   >"$WORK/node.log" 2>&1 &
 NODE_PID=$!
 wait_for test -s "$WORK/node.addr" || { cat "$WORK/node.log" >&2; exit 1; }
 NODE_ADDR="$(cat "$WORK/node.addr")"
+NODE_RESP_PORT="$(cut -d: -f2 "$WORK/node.resp")"
 
 REDIS_PORT="$(free_port)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --logfile "$WORK/redis.log" &
 REDIS_PID=$!
 wait_for redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
-echo "   slotcache-node at $NODE_ADDR (pid $NODE_PID), redis-server at 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
+echo "   slotcache-node at $NODE_ADDR, RESP 127.0.0.1:$NODE_RESP_PORT (pid $NODE_PID), redis-server at 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
 
-# redis-benchmark --csv -> $WORK/redis-P<depth>-r<round>.csv
-run_redis() {
-  local depth=$1 requests=$2 round=$3
-  redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CLIENTS" -d "$VALUE_SIZE" \
+# redis-benchmark --csv against redis-server (side "redis") or the node's
+# RESP port (side "resp") -> $WORK/<side>-P<depth>[-d<size>]-r<round>.csv
+run_benchmark() {
+  local side=$1 depth=$2 requests=$3 round=$4 size=${5:-$VALUE_SIZE} port suffix=""
+  [[ "$side" == redis ]] && port="$REDIS_PORT" || port="$NODE_RESP_PORT"
+  [[ "$size" != "$VALUE_SIZE" ]] && suffix="-d$size"
+  redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -d "$size" \
     -t set,get -P "$depth" -n "$requests" -r "$KEYSPACE" --csv \
-    | tee "$WORK/redis-P$depth-r$round.csv"
+    | tee "$WORK/$side-P$depth$suffix-r$round.csv"
 }
+run_redis() { run_benchmark redis "$@"; }
 
 # slotcache-bench JSON for one test into $WORK/sc-<label>-<test>-r<round>.json.
 # A label ending in "-mux" multiplexes the 50 clients over $MUX_CONNECTIONS
@@ -129,6 +138,11 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS: depth 16 ($REQUESTS_DEPTH16 requests per test)"
   echo "-- redis-benchmark -P 16"
   run_redis 16 "$REQUESTS_DEPTH16" "$round"
+  echo "-- redis-benchmark -P 16 against slotcache's RESP port"
+  run_benchmark resp 16 "$REQUESTS_DEPTH16" "$round"
+  echo "-- redis-benchmark -P 16 -d 1024, both sides"
+  run_benchmark redis 16 "$REQUESTS_DEPTH16" "$round" 1024
+  run_benchmark resp 16 "$REQUESTS_DEPTH16" "$round" 1024
   for label in batch pipeline batch-mux pipeline-mux; do
     echo "-- slotcache-bench $label --pipeline=16"
     run_slotcache "$label" 16 SET "$REQUESTS_DEPTH16" "$round"
@@ -137,6 +151,8 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS: depth 1 ($REQUESTS_DEPTH1 requests per test)"
   echo "-- redis-benchmark -P 1"
   run_redis 1 "$REQUESTS_DEPTH1" "$round"
+  echo "-- redis-benchmark -P 1 against slotcache's RESP port"
+  run_benchmark resp 1 "$REQUESTS_DEPTH1" "$round"
   for label in unary unary-mux sdk; do
     echo "-- slotcache-bench $label --pipeline=1"
     run_slotcache "$label" 1 SET "$REQUESTS_DEPTH1" "$round"
@@ -154,12 +170,20 @@ echo "   *-mux: the $CLIENTS clients multiplexed over $MUX_CONNECTIONS HTTP/2 co
 python3 - "$WORK" "$ROUNDS" <<'PY'
 import csv, json, os, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
+# redis-benchmark --csv row: test, rps, avg, min, p50, p95, p99, max (ms).
+def bench_row(side, depth, test, r, suffix=""):
+    try:
+        with open(os.path.join(work, f"{side}-P{depth}{suffix}-r{r}.csv")) as f:
+            for row in csv.reader(f):
+                if row and row[0] == test:
+                    return float(row[1]), float(row[4]), float(row[6])
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0.0, 0.0, 0.0
+def bench(side, depth, test, r, suffix=""):
+    return bench_row(side, depth, test, r, suffix)[0]
 def redis(depth, test, r):
-    with open(os.path.join(work, f"redis-P{depth}-r{r}.csv")) as f:
-        for row in csv.reader(f):
-            if row and row[0] == test:
-                return float(row[1])
-    return 0.0
+    return bench("redis", depth, test, r)
 def sc(mode, test, r):
     try:
         with open(os.path.join(work, f"sc-{mode}-{test}-r{r}.json")) as f:
@@ -190,5 +214,23 @@ for shape, depth, mode in rows:
         print(f"{shape:<9} {test:<4} {statistics.median(r_ops):>11.0f} {mode:<14} "
               f"{statistics.median(s_ops):>9.0f} {statistics.median(p50s):>7.3f} "
               f"{statistics.median(p99s):>7.3f} {ratio:>6.2f} {span:>10}  {verdict}")
+# The RESP port: the same redis-benchmark binary on both sides; p50/p99
+# are slotcache's (redis-server's are in the CSV lines above).
+for shape, depth, suffix, label in (("depth 16", 16, "", "resp"),
+                                    ("depth 1", 1, "", "resp"),
+                                    ("1KB P16", 16, "-d1024", "resp-1kb")):
+    for test in ("SET", "GET"):
+        r_ops = [bench("redis", depth, test, r, suffix) for r in range(1, rounds + 1)]
+        s_rows = [bench_row("resp", depth, test, r, suffix) for r in range(1, rounds + 1)]
+        s_ops = [row[0] for row in s_rows]
+        ratios = [s / r if r else 0.0 for r, s in zip(r_ops, s_ops)]
+        ratio = statistics.median(ratios)
+        span = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        verdict = "met" if ratio >= 0.5 else "NOT met"
+        print(f"{shape:<9} {test:<4} {statistics.median(r_ops):>11.0f} {label:<14} "
+              f"{statistics.median(s_ops):>9.0f} "
+              f"{statistics.median([row[1] for row in s_rows]):>7.3f} "
+              f"{statistics.median([row[2] for row in s_rows]):>7.3f} {ratio:>6.2f} "
+              f"{span:>10}  {verdict}")
 PY
 echo "== stopping both servers"

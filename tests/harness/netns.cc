@@ -184,7 +184,14 @@ absl::Status NetnsLab::Build(const std::string& test_name, int namespaces) {
     if (free.ok()) {
       subnet = *free;
       host_address_ = absl::StrCat(kSubnetPrefix, subnet, ".1");
-      added = RunIp({"link", "add", bridge_, "type", "bridge"}, dir_).status();
+      // nf_call_iptables 0: frames between two namespaces cross the bridge
+      // without passing the host's netfilter FORWARD chain (where
+      // bridge-nf-call-iptables=1 and a DROP policy would silently cut
+      // replicas off their primary). Only this bridge is affected.
+      added = RunIp({"link", "add", bridge_, "type", "bridge",
+                     "nf_call_iptables", "0", "nf_call_ip6tables", "0"},
+                    dir_)
+                  .status();
       if (added.ok()) {
         added = RunIp({"addr", "add", absl::StrCat(host_address_, "/24"), "dev",
                        bridge_},
