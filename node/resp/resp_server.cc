@@ -24,6 +24,8 @@
 #include "common/logging.h"
 #include "common/mutex.h"
 #include "common/status.h"
+#include "node/resp/mailbox.h"
+#include "node/resp/sockets.h"
 
 namespace slotcache::node::resp {
 namespace {
@@ -52,24 +54,6 @@ constexpr int kMaxAcceptsPerRound = 64;
 
 constexpr absl::string_view kMaxClientsError =
     "-ERR max number of clients reached\r\n";
-
-std::string FormatAddress(const sockaddr_storage& addr) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (addr.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    port = ntohs(a->sin_port);
-    return absl::StrCat(host, ":", port);
-  }
-  if (addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    port = ntohs(a->sin6_port);
-    return absl::StrCat("[", host, "]:", port);
-  }
-  return "?:0";
-}
 
 // A byte buffer that is appended at the end and consumed at the front,
 // without zero-filling what recv will overwrite (std::string::resize
@@ -139,76 +123,6 @@ struct Connection {
 };
 
 }  // namespace
-
-// A loop's inbox, shared with whoever posts to it (other loops, replica
-// acknowledgement callbacks). It outlives the loop when a callback still
-// holds it: posts after the loop ended are dropped.
-class Mailbox {
- public:
-  using Task = std::function<void(EventLoop*)>;
-
-  explicit Mailbox(int eventfd) : eventfd_(eventfd) {}
-  ~Mailbox() { close(eventfd_); }
-
-  int eventfd() const { return eventfd_; }
-
-  // False (and `task` dropped) once closed.
-  bool Post(Task task) {
-    {
-      MutexLock lock(&mu_);
-      if (closed_) return false;
-      tasks_.push_back(std::move(task));
-    }
-    Wake();
-    return true;
-  }
-  // A connection accepted by another loop. Closed (the socket) when the
-  // mailbox is closed.
-  void Adopt(int fd) {
-    {
-      MutexLock lock(&mu_);
-      if (!closed_) {
-        fds_.push_back(fd);
-        fd = -1;
-      }
-    }
-    if (fd >= 0) {
-      close(fd);
-      return;
-    }
-    Wake();
-  }
-  void Take(std::vector<Task>* tasks, std::vector<int>* fds) {
-    uint64_t count;
-    while (read(eventfd_, &count, sizeof(count)) > 0) {
-    }
-    MutexLock lock(&mu_);
-    tasks->swap(tasks_);
-    fds->swap(fds_);
-  }
-  void Close() {
-    std::vector<int> fds;
-    {
-      MutexLock lock(&mu_);
-      closed_ = true;
-      tasks_.clear();
-      fds.swap(fds_);
-    }
-    for (int fd : fds) close(fd);
-  }
-  void Wake() {
-    const uint64_t one = 1;
-    // EAGAIN means the counter is already non-zero: the loop will wake.
-    (void)!write(eventfd_, &one, sizeof(one));
-  }
-
- private:
-  const int eventfd_;
-  Mutex mu_;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<Task> tasks_ ABSL_GUARDED_BY(mu_);
-  std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
-};
 
 // One event loop thread and its connections. Everything but the mailbox
 // is touched only by the loop's thread.
@@ -590,69 +504,6 @@ HandlerOptions WithServer(HandlerOptions handler, ClientRegistry* clients,
   handler.clients = clients;
   handler.max_clients = max_clients;
   return handler;
-}
-
-// A listening socket for HOST:PORT.
-absl::StatusOr<int> Listen(const std::string& address, std::string* bound) {
-  const size_t colon = address.rfind(':');
-  int port;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return InvalidInputError(absl::StrCat(
-        "RESP listen address '", address,
-        "' is not HOST:PORT; use e.g. 127.0.0.1:6379 (port 0 picks a free "
-        "port)"));
-  }
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = absl::StrCat(port);
-  if (int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(),
-                           service.c_str(), &hints, &found);
-      rc != 0) {
-    return InvalidInputError(absl::StrCat("RESP listen address '", address,
-                                          "': ", gai_strerror(rc)));
-  }
-  std::string last_error = "no address";
-  int fd = -1;
-  for (addrinfo* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                ai->ai_protocol);
-    if (fd < 0) {
-      last_error = std::strerror(errno);
-      continue;
-    }
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 511) != 0) {
-      last_error = std::strerror(errno);
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
-  if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen for RESP on ", address, ": ", last_error,
-                     "; pick another --resp_listen port (0 picks a free one)"));
-  }
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int bound_port =
-      addr.ss_family == AF_INET6
-          ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-          : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  const bool v6 = host.find(':') != std::string::npos;
-  *bound = absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", bound_port);
-  return fd;
 }
 
 }  // namespace

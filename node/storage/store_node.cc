@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/glob.h"
 #include "common/status.h"
-#include "node/storage/glob.h"
 #include "node/storage/store_impl.h"
 
 namespace slotcache::node::storage {

@@ -1,9 +1,9 @@
-#include "node/storage/glob.h"
+#include "common/glob.h"
 
 #include <cstddef>
 #include <utility>
 
-namespace slotcache::node::storage {
+namespace slotcache {
 namespace {
 
 // Matches one pattern element (not '*') starting at pattern[*p] against
@@ -80,4 +80,4 @@ bool GlobMatch(absl::string_view pattern, absl::string_view text) {
   return p == pattern.size();
 }
 
-}  // namespace slotcache::node::storage
+}  // namespace slotcache

@@ -1,0 +1,392 @@
+// CommandHandler's introspection commands: CLIENT, COMMAND, INFO and
+// CONFIG (what clients and tools send to learn about the server). The
+// connection and cluster commands are in command_handler.cc.
+#include <sys/time.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/byte_size.h"
+#include "common/commands/command_table.h"
+#include "common/glob.h"
+#include "node/resp/cluster_commands.h"
+#include "node/resp/command_handler.h"
+#include "node/resp/command_util.h"
+
+namespace slotcache::node::resp {
+std::string CommandHandler::ClientLine(const ClientSummary& c) const {
+  // Redis' CLIENT LIST fields; buffer and memory figures are not tracked
+  // per client here and read 0.
+  const int64_t age = absl::ToInt64Seconds(absl::Now() - c.connected_at);
+  return absl::StrCat(
+      "id=", c.id, " addr=", c.address, " laddr=", c.local_address,
+      " fd=0 name=", c.name, " age=", age,
+      " idle=0 flags=", c.readonly ? "r" : "N",
+      " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+      "obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default "
+      "redir=-1 resp=",
+      c.protocol);
+}
+
+CommandHandler::Outcome CommandHandler::Client(const Call& call) const {
+  Session* s = call.session;
+  ReplyWriter* out = call.out;
+  const std::string sub = Upper(call.args[1]);
+  const size_t n = call.args.size();
+  if (sub == "SETNAME" && n == 3) {
+    for (char c : call.args[2]) {
+      if (c <= ' ' || c > '~') {
+        out->Error(
+            "ERR Client names cannot contain spaces, newlines or "
+            "special characters.");
+        return Outcome::kReplied;
+      }
+    }
+    s->client.name = std::string(call.args[2]);
+    if (options_.clients != nullptr) options_.clients->Update(s->client);
+    out->Status("OK");
+  } else if (sub == "GETNAME" && n == 2) {
+    if (s->client.name.empty()) {
+      out->Null();
+    } else {
+      out->Bulk(s->client.name);
+    }
+  } else if (sub == "ID" && n == 2) {
+    out->Integer(static_cast<int64_t>(s->client.id));
+  } else if (sub == "INFO" && n == 2) {
+    out->Verbatim(absl::StrCat(ClientLine(s->client), "\n"));
+  } else if (sub == "LIST") {
+    std::string text;
+    if (options_.clients != nullptr) {
+      for (const ClientSummary& c : options_.clients->List()) {
+        absl::StrAppend(&text, ClientLine(c.id == s->client.id ? s->client : c),
+                        "\n");
+      }
+    }
+    out->Verbatim(text);
+  } else if (sub == "KILL" && n >= 3) {
+    // CLIENT KILL addr (old form) or CLIENT KILL ID id / ADDR addr ...
+    std::function<bool(const ClientSummary&)> match;
+    if (n == 3) {
+      const std::string addr(call.args[2]);
+      match = [addr](const ClientSummary& c) { return c.address == addr; };
+    } else if (n == 4 && Is(call.args[2], "ID")) {
+      uint64_t id;
+      if (!absl::SimpleAtoi(call.args[3], &id)) {
+        out->Error("ERR client-id should be greater than 0");
+        return Outcome::kReplied;
+      }
+      match = [id](const ClientSummary& c) { return c.id == id; };
+    } else if (n == 4 &&
+               (Is(call.args[2], "ADDR") || Is(call.args[2], "LADDR"))) {
+      const std::string addr(call.args[3]);
+      const bool local = Is(call.args[2], "LADDR");
+      match = [addr, local](const ClientSummary& c) {
+        return (local ? c.local_address : c.address) == addr;
+      };
+    } else {
+      out->Error(
+          "ERR syntax error; use CLIENT KILL ID <id> or CLIENT KILL "
+          "ADDR <ip:port>");
+      return Outcome::kReplied;
+    }
+    const int killed =
+        options_.clients == nullptr ? 0 : options_.clients->Kill(match);
+    if (n == 3) {
+      if (killed == 0) {
+        out->Error("ERR No such client");
+      } else {
+        out->Status("OK");
+      }
+    } else {
+      out->Integer(killed);
+    }
+  } else if ((sub == "NO-EVICT" || sub == "NO-TOUCH") && n == 3 &&
+             (Is(call.args[2], "ON") || Is(call.args[2], "OFF"))) {
+    // No client tracking or eviction of clients here: accepted as a no-op.
+    out->Status("OK");
+  } else if (sub == "SETINFO" && n == 4) {
+    out->Status("OK");
+  } else {
+    out->Error(
+        absl::StrCat("ERR unknown subcommand or wrong number of "
+                     "arguments for '",
+                     call.args[1].substr(0, 64), "'. Try CLIENT HELP."));
+  }
+  return Outcome::kReplied;
+}
+
+void CommandHandler::WriteCommandInfo(absl::string_view name,
+                                      ReplyWriter* out) {
+  // Redis 6's six-element form: name, arity, flags, first key, last key,
+  // step (key positions 1-based, counting the name; last -1 = the last
+  // argument).
+  const std::string upper = Upper(name);
+  std::vector<absl::string_view> flags;
+  int arity, first = 0, last = 0, step = 0;
+  if (const auto it = ServerCommands().find(upper);
+      it != ServerCommands().end()) {
+    arity = it->second.arity;
+    flags = {"loading", "stale", "fast"};
+  } else if (const CommandSpec* spec = FindCommand(name); spec != nullptr) {
+    arity = spec->arity;
+    if ((spec->flags & kWrite) != 0) flags.push_back("write");
+    if ((spec->flags & kReadOnly) != 0) flags.push_back("readonly");
+    if ((spec->flags & kDenyOom) != 0) flags.push_back("denyoom");
+    if (spec->first_key >= 0) {
+      first = spec->first_key + 1;
+      last = spec->last_key < 0 ? spec->last_key : spec->last_key + 1;
+      step = spec->key_step;
+    }
+  } else {
+    out->Null();
+    return;
+  }
+  out->ArrayHeader(6);
+  out->Bulk(absl::AsciiStrToLower(name));
+  out->Integer(arity);
+  out->SetHeader(flags.size());
+  for (absl::string_view f : flags) out->Status(f);
+  out->Integer(first);
+  out->Integer(last);
+  out->Integer(step);
+}
+
+CommandHandler::Outcome CommandHandler::Command(const Call& call) const {
+  // Both tables: the node's keyspace commands (the dispatcher's command
+  // table) and this port's connection/server commands.
+  ReplyWriter* out = call.out;
+  std::vector<std::string> names;
+  for (const CommandSpec& spec : AllCommands()) names.emplace_back(spec.name);
+  for (const auto& [name, spec] : ServerCommands()) names.push_back(name);
+  if (call.args.size() == 1) {
+    out->ArrayHeader(names.size());
+    for (const std::string& name : names) WriteCommandInfo(name, out);
+    return Outcome::kReplied;
+  }
+  const std::string sub = Upper(call.args[1]);
+  if (sub == "COUNT" && call.args.size() == 2) {
+    out->Integer(static_cast<int64_t>(names.size()));
+  } else if (sub == "DOCS") {
+    // redis-cli asks for docs to show hints; having none is fine for it.
+    out->MapHeader(0);
+  } else if (sub == "INFO") {
+    out->ArrayHeader(call.args.size() - 2);
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      WriteCommandInfo(call.args[i], out);
+    }
+  } else if (sub == "LIST" && call.args.size() == 2) {
+    out->ArrayHeader(names.size());
+    for (const std::string& name : names) {
+      out->Bulk(absl::AsciiStrToLower(name));
+    }
+  } else {
+    out->Error(absl::StrCat("ERR unknown subcommand '",
+                            call.args[1].substr(0, 64),
+                            "'. Try COMMAND HELP."));
+  }
+  return Outcome::kReplied;
+}
+
+std::string CommandHandler::InfoText(
+    absl::Span<const absl::string_view> sections) const {
+  auto wanted = [&](absl::string_view section) {
+    if (sections.empty()) return true;
+    for (absl::string_view s : sections) {
+      if (Is(s, section) || Is(s, "all") || Is(s, "everything") ||
+          Is(s, "default")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const storage::StoreStats stats = options_.store->Stats();
+  std::string text;
+  if (wanted("server")) {
+    absl::StrAppend(
+        &text, "# Server\r\nredis_version:", kRedisVersion,
+        "\r\nredis_mode:", options_.cluster_mode ? "cluster" : "standalone",
+        "\r\nos:Linux\r\nprocess_id:", getpid(),
+        "\r\nrun_id:", RedisNodeId(options_.cluster->identity().node_id),
+        "\r\ntcp_port:", local_address_.substr(local_address_.rfind(':') + 1),
+        "\r\nuptime_in_seconds:",
+        absl::ToInt64Seconds(absl::Now() - started_at_),
+        "\r\nexecutable:slotcache-node\r\n\r\n");
+  }
+  if (wanted("clients")) {
+    absl::StrAppend(
+        &text, "# Clients\r\nconnected_clients:",
+        options_.clients == nullptr ? 0 : options_.clients->connected(),
+        "\r\nmaxclients:", options_.max_clients,
+        "\r\nblocked_clients:0\r\n\r\n");
+  }
+  if (wanted("memory")) {
+    absl::StrAppend(
+        &text, "# Memory\r\nused_memory:", stats.used_memory_bytes,
+        "\r\nmaxmemory:", stats.maxmemory_bytes, "\r\nmaxmemory_policy:",
+        storage::EvictionPolicyName(stats.eviction_policy), "\r\n\r\n");
+  }
+  if (wanted("stats")) {
+    absl::StrAppend(
+        &text, "# Stats\r\ntotal_connections_received:",
+        options_.clients == nullptr ? 0
+                                    : options_.clients->connections_received(),
+        "\r\ntotal_commands_processed:",
+        options_.clients == nullptr ? 0
+                                    : options_.clients->commands_processed(),
+        "\r\nrejected_connections:",
+        options_.clients == nullptr ? 0
+                                    : options_.clients->rejected_connections(),
+        "\r\nexpired_keys:", stats.expired_keys,
+        "\r\nevicted_keys:", stats.evicted_keys, "\r\n\r\n");
+  }
+  if (wanted("replication")) absl::StrAppend(&text, ReplicationInfo());
+  if (wanted("cluster")) {
+    absl::StrAppend(&text, "# Cluster\r\ncluster_enabled:",
+                    options_.cluster_mode ? 1 : 0, "\r\n\r\n");
+  }
+  if (wanted("keyspace")) {
+    absl::StrAppend(&text, "# Keyspace\r\n");
+    if (stats.keys > 0) {
+      absl::StrAppend(&text, "db0:keys=", stats.keys,
+                      ",expires=", stats.keys_with_ttl, ",avg_ttl=0\r\n");
+    }
+  }
+  return text;
+}
+
+std::string CommandHandler::ReplicationInfo() const {
+  v1::NodeStatus status;
+  if (options_.fill_replication) options_.fill_replication(&status);
+  const bool replica = options_.cluster->role() == v1::REPLICA ||
+                       !status.primary_address().empty();
+  std::string text = absl::StrCat(
+      "# Replication\r\nrole:", replica ? "slave" : "master", "\r\n");
+  if (replica) {
+    // The primary's gRPC address: replication runs over gRPC.
+    const std::string& primary = status.primary_address();
+    const size_t colon = primary.rfind(':');
+    absl::StrAppend(
+        &text, "master_host:", primary.substr(0, colon), "\r\nmaster_port:",
+        colon == std::string::npos ? "" : primary.substr(colon + 1),
+        "\r\nmaster_link_status:", status.primary_link_up() ? "up" : "down",
+        "\r\nslave_repl_offset:", status.replication_offset(),
+        "\r\nslave_read_repl_offset:", status.replication_offset(),
+        "\r\nslave_lag_entries:", status.replication_lag_entries(), "\r\n");
+  }
+  absl::StrAppend(&text, "connected_slaves:", status.replicas_size(), "\r\n");
+  for (int i = 0; i < status.replicas_size(); ++i) {
+    const v1::ReplicaLag& r = status.replicas(i);
+    const size_t colon = r.peer().rfind(':');
+    absl::string_view host = absl::string_view(r.peer()).substr(0, colon);
+    if (absl::StartsWith(host, "ipv4:")) host.remove_prefix(5);
+    absl::StrAppend(
+        &text, "slave", i, ":ip=", host,
+        ",port=", colon == std::string::npos ? "0" : r.peer().substr(colon + 1),
+        ",state=", r.full_sync_in_progress() ? "wait_bgsave" : "online",
+        ",offset=", r.acked_offset(),
+        ",lag=", static_cast<int64_t>(r.lag_seconds()), "\r\n");
+  }
+  absl::StrAppend(&text, "master_replid:", status.replication_id(),
+                  "\r\nmaster_repl_offset:", status.replication_offset(),
+                  "\r\n\r\n");
+  return text;
+}
+
+CommandHandler::Outcome CommandHandler::Info(const Call& call) const {
+  call.out->Verbatim(InfoText(call.args.subspan(1)));
+  return Outcome::kReplied;
+}
+
+CommandHandler::Outcome CommandHandler::Config(const Call& call) const {
+  ReplyWriter* out = call.out;
+  const std::string sub = Upper(call.args[1]);
+  storage::Store* store = options_.store;
+  if (sub == "GET" && call.args.size() >= 3) {
+    const storage::StoreStats stats = store->Stats();
+    const std::pair<std::string, std::string> params[] = {
+        {"maxmemory", absl::StrCat(stats.maxmemory_bytes)},
+        {"maxmemory-policy",
+         std::string(storage::EvictionPolicyName(stats.eviction_policy))},
+        {"maxclients", absl::StrCat(options_.max_clients)},
+        {"databases", "1"},
+        {"cluster-enabled", options_.cluster_mode ? "yes" : "no"},
+        {"save", ""},
+        {"appendonly", "no"},
+    };
+    std::vector<const std::pair<std::string, std::string>*> matched;
+    for (const auto& p : params) {
+      for (size_t i = 2; i < call.args.size(); ++i) {
+        // CONFIG GET matches case-insensitively; parameter names are
+        // lower case.
+        if (GlobMatch(absl::AsciiStrToLower(call.args[i]), p.first)) {
+          matched.push_back(&p);
+          break;
+        }
+      }
+    }
+    out->MapHeader(matched.size());
+    for (const auto* p : matched) {
+      out->Bulk(p->first);
+      out->Bulk(p->second);
+    }
+  } else if (sub == "SET" && call.args.size() >= 4 &&
+             call.args.size() % 2 == 0) {
+    // Validate every pair before applying any (Redis applies atomically).
+    absl::optional<uint64_t> maxmemory;
+    absl::optional<storage::EvictionPolicy> policy;
+    for (size_t i = 2; i + 1 < call.args.size(); i += 2) {
+      const absl::string_view param = call.args[i], value = call.args[i + 1];
+      if (Is(param, "maxmemory")) {
+        absl::StatusOr<uint64_t> bytes = ParseByteSize(value);
+        if (!bytes.ok()) {
+          out->Error(
+              absl::StrCat("ERR CONFIG SET failed (possibly related to "
+                           "argument 'maxmemory') - ",
+                           bytes.status().message()));
+          return Outcome::kReplied;
+        }
+        maxmemory = *bytes;
+      } else if (Is(param, "maxmemory-policy")) {
+        absl::StatusOr<storage::EvictionPolicy> p =
+            storage::ParseEvictionPolicy(absl::AsciiStrToLower(value));
+        if (!p.ok()) {
+          out->Error(
+              absl::StrCat("ERR CONFIG SET failed (possibly related to "
+                           "argument 'maxmemory-policy') - ",
+                           p.status().message()));
+          return Outcome::kReplied;
+        }
+        policy = *p;
+      } else {
+        out->Error(
+            absl::StrCat("ERR Unknown option or number of arguments "
+                         "for CONFIG SET - '",
+                         param.substr(0, 64),
+                         "'; only maxmemory and maxmemory-policy can "
+                         "be changed at run time"));
+        return Outcome::kReplied;
+      }
+    }
+    if (maxmemory.has_value()) store->SetMaxMemory(*maxmemory);
+    if (policy.has_value()) store->SetEvictionPolicy(*policy);
+    out->Status("OK");
+  } else if (sub == "RESETSTAT" && call.args.size() == 2) {
+    out->Status("OK");
+  } else {
+    out->Error(
+        absl::StrCat("ERR unknown subcommand or wrong number of "
+                     "arguments for '",
+                     call.args[1].substr(0, 64), "'. Try CONFIG HELP."));
+  }
+  return Outcome::kReplied;
+}
+
+}  // namespace slotcache::node::resp
