@@ -2,7 +2,7 @@
 // their slots and epochs, the published cluster map, operations and events.
 // The gRPC service (coordinator_service.h) is a thin layer over it.
 //
-// Rules it keeps (DESIGN §2, §5):
+// Rules it keeps (docs/ARCHITECTURE.md §2, docs/COORDINATOR.md):
 //   - Every change is written to the StateStore (atomic, synced) *before*
 //     it is published, so the map version and config epochs it hands out
 //     never go backwards, also across restarts.

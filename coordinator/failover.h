@@ -3,8 +3,8 @@
 // switch. The Coordinator (coordinator_failover.cc) runs the state machine
 // around them; docs/FAILOVER.md has the timing diagram.
 //
-// DESIGN §2.3 (lease fencing) and §2.5 (never promote an empty or stale
-// replica) are decided here:
+// docs/ARCHITECTURE.md §2.3 (lease fencing) and §2.5 (never promote an empty or
+// stale replica) are decided here:
 //
 //   - A primary accepts writes until `sent + lease`, where `sent` is when
 //     it sent the heartbeat whose reply granted the lease. The coordinator

@@ -59,7 +59,8 @@ TEST_F(ClusterRestartTest, NodesServeWhileCoordinatorIsDownAndMapSurvives) {
   }
 
   ASSERT_TRUE(cluster_.StopCoordinator().ok());
-  // DESIGN §2.1: reads keep working with the last map, on every shard.
+  // docs/ARCHITECTURE.md §2.1: reads keep working with the last map, on every
+  // shard.
   for (int i = 0; i < 100; ++i) {
     absl::StatusOr<std::optional<std::string>> value =
         client->Get(absl::StrCat("k", i));

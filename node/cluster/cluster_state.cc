@@ -111,7 +111,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> BuildTable(
 }
 
 // INVALID_ARGUMENT when `next` lowers the config_epoch of a shard that
-// `current` also has (DESIGN §2.2: epochs never go backwards).
+// `current` also has (docs/ARCHITECTURE.md §2.2: epochs never go backwards).
 absl::Status CheckEpochsDoNotRegress(const RoutingTable& current,
                                      const v1::ClusterMap& next) {
   if (current.standalone) return absl::OkStatus();

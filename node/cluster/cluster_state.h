@@ -15,9 +15,9 @@
 //
 // A node managed by a coordinator (Options::coordinated) instead starts
 // with an empty map and serves no slot until the first map arrives, and
-// is lease-fenced (DESIGN.md §2.3): a primary accepts writes only before
-// the expiry last given to ExtendLease() (the coordinator agent renews it
-// from heartbeat replies). Reads never wait for the control plane.
+// is lease-fenced (docs/ARCHITECTURE.md §2.3): a primary accepts writes only
+// before the expiry last given to ExtendLease() (the coordinator agent renews
+// it from heartbeat replies). Reads never wait for the control plane.
 //
 // Manual failover pauses a primary's writes (PauseWrites): they get
 // TRYAGAIN until ResumeWrites or the bounded pause ends, and PauseWrites
@@ -105,8 +105,8 @@ class RoutingView {
   //                 client retries after retry_after_ms and lands on the
   //                 new primary or here again); else served here, unless
   //                 lease fencing is on and the lease expired ->
-  //                 CLUSTERDOWN (DESIGN §2.3: a primary cut off from the
-  //                 coordinator must stop acknowledging writes before
+  //                 CLUSTERDOWN (docs/ARCHITECTURE.md §2.3: a primary cut off
+  //                 from the coordinator must stop acknowledging writes before
   //                 another node may be promoted).
   //  5. This node is a replica of the owning shard:
   //       writes -> READONLY naming the primary's address (the client
@@ -119,7 +119,7 @@ class RoutingView {
   //     config_epoch, so the client can tell a stale redirect from a new
   //     one and refresh its map.
   //
-  // Not produced yet: ASK, which belongs to slot migration (DESIGN §6).
+  // Not produced yet: ASK, which belongs to slot migration (not built yet).
   absl::Status RouteSlot(uint32_t slot, Access access) const;
 
   // For commands that touch the whole node rather than keys (DBSIZE,

@@ -243,7 +243,7 @@ absl::Status CoordinatorAgent::RunSession() {
     beat.set_cluster_map_version(map_version());
     if (options_.fill_heartbeat) options_.fill_heartbeat(&beat);
     // The lease counts from when the heartbeat was sent, so a slow reply
-    // can only shorten it on this side (DESIGN §2.3).
+    // can only shorten it on this side (docs/ARCHITECTURE.md §2.3).
     const absl::Time sent_at = options_.clock->Now();
     v1::HeartbeatResponse reply;
     {

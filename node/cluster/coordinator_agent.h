@@ -4,9 +4,9 @@
 // the primary's write lease from the heartbeat replies, and reconnects with
 // exponential backoff when the coordinator goes away.
 //
-// DESIGN §2.1: the data plane never waits on the control plane. The agent
-// runs on its own thread; while the coordinator is down the node keeps
-// serving with the last map it applied (only the lease, which the agent
+// docs/ARCHITECTURE.md §2.1: the data plane never waits on the control plane.
+// The agent runs on its own thread; while the coordinator is down the node
+// keeps serving with the last map it applied (only the lease, which the agent
 // can no longer renew, runs out).
 //
 // The agent knows the node only through the callbacks in

@@ -158,8 +158,8 @@ CommandHandler::Outcome CommandHandler::Hello(const Call& call) const {
   for (; i < call.args.size(); ++i) {
     const bool has1 = i + 1 < call.args.size();
     if (Is(call.args[i], "AUTH") && i + 2 < call.args.size()) {
-      // No AUTH token is configured on the RESP port yet (DESIGN §8 tokens
-      // are gRPC metadata): accept any credentials, like a Redis without
+      // No AUTH token is configured on the RESP port yet (AUTH is not built
+      // yet): accept any credentials, like a Redis without
       // requirepass does for the default user.
       i += 2;
     } else if (Is(call.args[i], "SETNAME") && has1) {
@@ -253,9 +253,9 @@ CommandHandler::Outcome CommandHandler::ReadWrite(const Call& call) const {
 }
 
 CommandHandler::Outcome CommandHandler::Asking(const Call& call) const {
-  // The node produces no ASK redirects yet (slot migration, DESIGN §6), so
-  // there is nothing for the flag to unlock: it is accepted, not kept.
-  // With ASK, the session must carry it to the next command's routing.
+  // The node produces no ASK redirects yet (slot migration is not built yet),
+  // so there is nothing for the flag to unlock: it is accepted, not kept. With
+  // ASK, the session must carry it to the next command's routing.
   if (RequireClusterMode(call)) call.out->Status("OK");
   return Outcome::kReplied;
 }

@@ -45,7 +45,7 @@ struct Session {
 
 // Scratch of one event loop, reset at the start of each read round: the
 // round's routing snapshot (taken at most once per round and readonly
-// mode, as DESIGN §3 asks: one RoutingView per read batch) and the
+// mode: one RoutingView per read batch) and the
 // command/reply objects, reused so steady traffic allocates little.
 class RoundContext {
  public:
