@@ -255,7 +255,12 @@ void Store::Impl::SetExpiry(const Loc& loc, size_t index, int64_t expiry_ms) {
   Changed(loc, e);
 }
 
-Entry* Store::Impl::InsertHash(const Loc& loc, absl::string_view key) {
+Entry* Store::Impl::HashForWrite(const Loc& loc, absl::string_view key,
+                                 Entry* existing) {
+  if (existing != nullptr) {
+    Touch(existing);
+    return existing;
+  }
   Entry* e = Entry::CreateHash(key, /*has_expiry=*/false);
   InitAccess(e);
   InsertEntry(loc, e);

@@ -25,12 +25,7 @@ absl::StatusOr<int64_t> Store::HSet(
   if (absl::Status s = impl_->MakeRoomForWrite(); !s.ok()) return s;
   Impl::LockedKey k(impl_.get(), key, Impl::Access::kWrite);
   if (absl::Status s = k.CheckType(EntryType::kHash); !s.ok()) return s;
-  Entry* e = k.entry;
-  if (e == nullptr) {
-    e = impl_->InsertHash(k.loc, key);
-  } else {
-    impl_->Touch(e);
-  }
+  Entry* e = impl_->HashForWrite(k.loc, key, k.entry);
   HashValue* h = e->hash();
   int64_t delta = -static_cast<int64_t>(HashTableBytes(*h));
   int64_t added = 0;
@@ -129,12 +124,7 @@ absl::StatusOr<int64_t> Store::HIncrBy(absl::string_view key,
   int64_t result;
   if (AddOverflows(current, delta, &result)) return OverflowError();
   // Every check passed: now mutate.
-  Entry* e = k.entry;
-  if (e == nullptr) {
-    e = impl_->InsertHash(k.loc, key);
-  } else {
-    impl_->Touch(e);
-  }
+  Entry* e = impl_->HashForWrite(k.loc, key, k.entry);
   HashValue* h = e->hash();
   int64_t mem = -static_cast<int64_t>(HashTableBytes(*h));
   auto [it, inserted] = h->try_emplace(std::string(field));

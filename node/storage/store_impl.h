@@ -180,8 +180,10 @@ class Store::Impl {
   // if that changed anything; may reallocate.
   void SetExpiry(const Loc& loc, size_t index, int64_t expiry_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
-  // A new, empty hash under `key` (absent), inserted; returns it.
-  Entry* InsertHash(const Loc& loc, absl::string_view key)
+  // The hash a write to `key` changes: `existing` (its live entry, already
+  // checked to be a hash) touched for LRU/LFU, or, when null, a new empty
+  // hash inserted under `key`.
+  Entry* HashForWrite(const Loc& loc, absl::string_view key, Entry* existing)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loc.stripe->mu);
   // Frees every key; the caller holds every stripe (or is the destructor).
   void ClearAllLocked() ABSL_NO_THREAD_SAFETY_ANALYSIS;
