@@ -85,12 +85,14 @@ void CoordinatorAgent::Start() {
 }
 
 void CoordinatorAgent::WatchdogLoop() {
-  absl::MutexLock lock(&mu_);
-  while (!stopping_) {
-    mu_.AwaitWithTimeout(
-        absl::Condition(&stopping_),
-        std::min(options_.rpc_timeout / 4, heartbeat_interval_));
-    if (stopping_) return;
+  for (;;) {
+    absl::Duration tick;
+    {
+      absl::MutexLock lock(&mu_);
+      tick = std::min(options_.rpc_timeout / 4, heartbeat_interval_);
+    }
+    if (!stop_.SleepFor(tick)) return;
+    absl::MutexLock lock(&mu_);
     if (call_ != nullptr &&
         absl::Now() - awaiting_since_ > options_.rpc_timeout) {
       SC_LOG(WARNING,
@@ -110,6 +112,7 @@ void CoordinatorAgent::Stop() {
     stopping_ = true;
     if (call_ != nullptr) call_->TryCancel();
   }
+  stop_.Stop();
   if (thread_.joinable()) thread_.join();
   if (watchdog_.joinable()) watchdog_.join();
 }
@@ -130,9 +133,7 @@ int CoordinatorAgent::registrations() const {
 }
 
 bool CoordinatorAgent::SleepUnlessStopped(absl::Duration d) {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
-  return !stopping_;
+  return stop_.SleepFor(d);
 }
 
 void CoordinatorAgent::ApplyMap(const v1::ClusterMap& map) {

@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/stop_signal.h"
 #include "grpcpp/client_context.h"
 #include "proto/common.pb.h"
 #include "proto/coordinator.pb.h"
@@ -130,6 +131,10 @@ class CoordinatorAgent {
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_) =
       absl::Milliseconds(200);
 
+  // The sleeps of both threads (reconnect backoff, heartbeat interval,
+  // watchdog tick); Stop() ends them at once. stopping_ stays the flag the
+  // RPC paths check under mu_.
+  StopSignal stop_;
   std::thread thread_;
   std::thread watchdog_;
 };
