@@ -30,6 +30,8 @@ absl::StatusCode AbslCodeFor(v1::ErrorCode code) {
       return absl::StatusCode::kOutOfRange;
     case v1::NO_SUCH_KEY:
       return absl::StatusCode::kNotFound;
+    case v1::NOT_ENOUGH_REPLICA_ACKS:
+      return absl::StatusCode::kDeadlineExceeded;
     default:
       return absl::StatusCode::kInternal;
   }

@@ -1,5 +1,8 @@
 #include "coordinator/coordinator_service.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/time/time.h"
 #include "common/status.h"
 
@@ -8,6 +11,9 @@ namespace {
 
 // How often a WatchClusterMap stream wakes to notice a cancelled client.
 constexpr absl::Duration kWatchPoll = absl::Milliseconds(500);
+// How often a heartbeat stream's map pusher wakes to notice the stream
+// ended (its handler waits this long at most for the pusher to stop).
+constexpr absl::Duration kPushPoll = absl::Milliseconds(100);
 
 grpc::Status ShuttingDown() {
   return ToGrpcStatus(absl::UnavailableError(
@@ -44,22 +50,92 @@ grpc::Status CoordinatorServiceImpl::RegisterNode(
   return grpc::Status::OK;
 }
 
+namespace {
+
+// One heartbeat stream's shared state: the handler thread reads heartbeats
+// and writes their replies, the pusher thread writes newly published maps;
+// gRPC allows one Read alongside one Write, so writes take turns here.
+struct HeartbeatStream {
+  explicit HeartbeatStream(
+      grpc::ServerReaderWriter<v1::HeartbeatResponse, v1::HeartbeatRequest>*
+          stream)
+      : stream(stream) {}
+
+  bool Write(const v1::HeartbeatResponse& response) {
+    absl::MutexLock lock(&write_mu);
+    return stream->Write(response);
+  }
+  // The node has (or was sent) this map version.
+  void NoteVersion(uint64_t version) {
+    absl::MutexLock lock(&mu);
+    node_version = std::max(node_version, version);
+  }
+  uint64_t NodeVersion() {
+    absl::MutexLock lock(&mu);
+    return node_version;
+  }
+
+  grpc::ServerReaderWriter<v1::HeartbeatResponse, v1::HeartbeatRequest>* const
+      stream;
+  absl::Mutex write_mu;
+  absl::Mutex mu;
+  uint64_t node_version ABSL_GUARDED_BY(mu) = 0;
+  bool ended ABSL_GUARDED_BY(mu) = false;
+};
+
+}  // namespace
+
 grpc::Status CoordinatorServiceImpl::Heartbeat(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::HeartbeatResponse, v1::HeartbeatRequest>*
         stream) {
   if (!TrackStream(context)) return ShuttingDown();
+  HeartbeatStream shared(stream);
+  // Pushes a map as soon as it is published (a failover's switch), so the
+  // node need not wait for its next heartbeat's reply. The lease is not
+  // touched: a push grants none, and the node heartbeats at once on a
+  // push to get its lease (if any) in the reply.
+  auto push_maps = [this, context, &shared] {
+    for (;;) {
+      {
+        absl::MutexLock lock(&shared.mu);
+        if (shared.ended) return;
+      }
+      if (context->IsCancelled()) return;
+      std::shared_ptr<const v1::ClusterMap> map =
+          coordinator_->WaitForMapAfter(shared.NodeVersion(), kPushPoll);
+      if (map == nullptr || map->version() <= shared.NodeVersion()) continue;
+      shared.NoteVersion(map->version());
+      v1::HeartbeatResponse push;
+      push.set_pushed(true);
+      *push.mutable_cluster_map() = *map;
+      if (!shared.Write(push)) return;
+    }
+  };
+  std::thread pusher;
   grpc::Status status = grpc::Status::OK;
   v1::HeartbeatRequest request;
   while (stream->Read(&request)) {
+    shared.NoteVersion(request.cluster_map_version());
     absl::StatusOr<v1::HeartbeatResponse> response =
         coordinator_->Heartbeat(request);
     if (!response.ok()) {
       status = ToGrpcStatus(response.status());
       break;
     }
-    if (!stream->Write(*response)) break;
+    if (response->has_cluster_map()) {
+      shared.NoteVersion(response->cluster_map().version());
+    }
+    if (!shared.Write(*response)) break;
+    if (request.accepts_pushed_maps() && !pusher.joinable()) {
+      pusher = std::thread(push_maps);
+    }
   }
+  {
+    absl::MutexLock lock(&shared.mu);
+    shared.ended = true;
+  }
+  if (pusher.joinable()) pusher.join();
   UntrackStream(context);
   return status;
 }

@@ -103,6 +103,61 @@ TEST_F(CoordinatorServiceTest,
             std::string::npos);
 }
 
+TEST_F(CoordinatorServiceTest,
+       HeartbeatStreamPushesNewMapsToNodesThatAskForIt) {
+  const std::string id = Register("127.0.0.1:7001");
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  auto stream = stub_->Heartbeat(&context);
+  v1::HeartbeatRequest beat;
+  beat.set_node_id(id);
+  beat.set_accepts_pushed_maps(true);
+  v1::HeartbeatResponse reply;
+  ASSERT_TRUE(stream->Write(beat));
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_FALSE(reply.pushed());
+  const uint64_t held = reply.cluster_map().version();
+
+  // A new map is published; the node has not sent another heartbeat.
+  Register("127.0.0.1:7002");
+  v1::HeartbeatResponse push;
+  ASSERT_TRUE(stream->Read(&push));
+  EXPECT_TRUE(push.pushed());
+  EXPECT_EQ(push.lease_ms(), 0u) << "a push grants no lease";
+  EXPECT_GT(push.cluster_map().version(), held);
+  EXPECT_EQ(push.cluster_map().nodes_size(), 2);
+  // The next heartbeat still gets its own reply, without the map again.
+  beat.set_cluster_map_version(push.cluster_map().version());
+  ASSERT_TRUE(stream->Write(beat));
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_FALSE(reply.pushed());
+  EXPECT_FALSE(reply.has_cluster_map());
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(CoordinatorServiceTest, HeartbeatStreamPushesNothingUnlessAsked) {
+  const std::string id = Register("127.0.0.1:7001");
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  auto stream = stub_->Heartbeat(&context);
+  v1::HeartbeatRequest beat;
+  beat.set_node_id(id);
+  v1::HeartbeatResponse reply;
+  ASSERT_TRUE(stream->Write(beat));
+  ASSERT_TRUE(stream->Read(&reply));
+  beat.set_cluster_map_version(reply.cluster_map().version());
+  Register("127.0.0.1:7002");
+  // An old agent pairs each beat with the next message: that must be the
+  // reply (with the new map), not a push.
+  ASSERT_TRUE(stream->Write(beat));
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_FALSE(reply.pushed());
+  EXPECT_TRUE(reply.has_cluster_map());
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
 TEST_F(CoordinatorServiceTest, ShutdownEndsOpenStreamsPromptly) {
   grpc::ClientContext context;
   context.set_deadline(DeadlineIn(absl::Seconds(20)));

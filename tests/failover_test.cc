@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/sdk/stats.h"
 #include "common/rpc.h"
 #include "gtest/gtest.h"
 #include "proto/coordinator.grpc.pb.h"
@@ -167,10 +168,19 @@ TEST_F(FailoverTest, KilledPrimaryIsReplacedWithoutLosingAckedWrites) {
       static_cast<int>(stats.acked), *lost,
       static_cast<int>(writer.Stats("shard-2").errors - errors_2),
       static_cast<int>(writer.Stats("shard-3").errors - errors_3));
+  const ClientStats sdk = writer.SdkStats();
+  std::printf(
+      "[failover] SDK writer: %llu maps from the coordinator's watch, "
+      "%llu MOVED/READONLY redirects, %llu retries\n",
+      static_cast<unsigned long long>(sdk.watched_maps),
+      static_cast<unsigned long long>(sdk.moved_redirects),
+      static_cast<unsigned long long>(sdk.retries));
   EXPECT_EQ(*lost, 0);
   EXPECT_EQ(writer.Stats("shard-2").errors, errors_2);
   EXPECT_EQ(writer.Stats("shard-3").errors, errors_3);
   EXPECT_LT(stats.longest_gap, kLooseGapBound);
+  // The SDK learnt the new primary from the pushed map.
+  EXPECT_GE(sdk.watched_maps, 1u);
   const v1::ClusterMap after = Map();
   EXPECT_GT(FindShard(after, "shard-1")->config_epoch(),
             FindShard(before, "shard-1")->config_epoch());

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "client/sdk/coordinator_map_source.h"
 #include "common/rpc.h"
 #include "common/slot.h"
 #include "proto/cache.grpc.pb.h"
@@ -165,8 +166,14 @@ AckedWriter::~AckedWriter() { Stop(); }
 absl::Status AckedWriter::Start() {
   absl::StatusOr<v1::ClusterMap> map = cluster_->Describe();
   if (!map.ok()) return map.status();
+  ClientOptions options;
+  options.map_source =
+      std::make_shared<CoordinatorMapSource>(cluster_->coordinator_address());
+  options.default_timeout = kAttemptDeadline;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (!client.ok()) return client.status();
+  client_ = *std::move(client);
   absl::MutexLock lock(&mu_);
-  map_ = *map;
   for (const v1::ShardInfo& info : map->shards()) {
     Shard& shard = shards_.emplace_back();
     shard.shard_id = info.shard_id();
@@ -194,23 +201,6 @@ void AckedWriter::Stop() {
   threads_.clear();
 }
 
-std::string AckedWriter::PrimaryAddress(const std::string& shard_id,
-                                        bool refresh) {
-  if (refresh) {
-    absl::StatusOr<v1::ClusterMap> map = cluster_->Describe();
-    if (map.ok()) {
-      absl::MutexLock lock(&mu_);
-      if (map->version() > map_.version()) map_ = *std::move(map);
-    }
-  }
-  absl::MutexLock lock(&mu_);
-  const std::string primary = PrimaryOf(map_, shard_id);
-  for (const v1::NodeInfo& node : map_.nodes()) {
-    if (node.node_id() == primary) return node.address();
-  }
-  return "";
-}
-
 void AckedWriter::Run(int index) {
   std::string shard_id, tag;
   {
@@ -218,46 +208,39 @@ void AckedWriter::Run(int index) {
     shard_id = shards_[index].shard_id;
     tag = shards_[index].tag;
   }
-  v1::RequestOptions options;
-  options.set_min_replica_acks(1);
-  options.set_replica_ack_timeout_ms(kReplicaAckTimeoutMs);
-  bool refresh = false;
+  CallOptions options;
+  options.timeout = kAttemptDeadline;
+  options.min_replica_acks = 1;
+  options.replica_ack_timeout = absl::Milliseconds(kReplicaAckTimeoutMs);
   for (uint64_t n = 0;;) {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
     const std::string key = absl::StrCat("{", tag, "}.", n);
-    const std::string address = PrimaryAddress(shard_id, refresh);
-    absl::StatusOr<v1::ExecuteResponse> response =
-        ExecuteOn(address, Words({"SET", key, absl::StrCat("v", n)}), options,
-                  kAttemptDeadline);
-    std::string error;
-    if (!response.ok()) {
-      error = std::string(response.status().message());
-    } else if (response->reply().has_error()) {
-      error = response->reply().error().message();
-    } else if (response->replica_acks() < 1) {
-      error = "written but acknowledged by no replica";
-    }
+    const std::string value = absl::StrCat("v", n);
+    absl::StatusOr<v1::Value> reply =
+        client_->Execute(MakeCommand("SET", {key, value}), options);
     absl::MutexLock lock(&mu_);
     Shard& shard = shards_[index];
-    if (error.empty()) {
+    if (reply.ok()) {
       const absl::Time now = absl::Now();
       shard.stats.longest_gap =
           std::max(shard.stats.longest_gap, now - shard.last_ack);
       shard.last_ack = now;
       ++shard.stats.acked;
-      shard.acked.emplace_back(key, absl::StrCat("v", n));
-      refresh = false;
+      shard.acked.emplace_back(key, value);
       ++n;
       continue;
     }
     ++shard.stats.errors;
-    shard.stats.last_error = error;
-    refresh = true;
+    shard.stats.last_error = std::string(reply.status().message());
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), kRetryBackoff);
   }
+}
+
+ClientStats AckedWriter::SdkStats() const {
+  return client_ == nullptr ? ClientStats{} : client_->stats();
 }
 
 AckedWriter::ShardStats AckedWriter::Stats(const std::string& shard_id) const {

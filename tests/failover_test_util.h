@@ -3,8 +3,10 @@
 // counts what was acknowledged and checks afterwards that none of it was
 // lost; plus direct calls to one node.
 //
-// The writer routes by the coordinator's map (DescribeCluster), refreshed
-// after every failed attempt, and retries the same key until it is
+// The writer is an application on the SDK (slotcache::Client with
+// CoordinatorMapSource: it follows the coordinator's pushed maps, plus
+// MOVED/CLUSTERDOWN retries within each call's deadline), writing with
+// CallOptions::min_replica_acks=1, and retries the same key until it is
 // acknowledged, so a shard's longest gap between two acknowledged writes is
 // the write unavailability a client sees during a failover.
 //
@@ -14,6 +16,7 @@
 #define SLOTCACHE_TESTS_FAILOVER_TEST_UTIL_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -24,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/sdk/client.h"
 #include "proto/cache.pb.h"
 #include "proto/common.pb.h"
 #include "proto/replication.pb.h"
@@ -55,13 +59,14 @@ absl::StatusOr<int> CountMissing(
 
 class AckedWriter {
  public:
-  // Each attempt's deadline (an application's; a call to a hung primary
-  // costs this much).
+  // Each attempt's deadline (an application's call timeout; a call to a
+  // hung primary costs this much).
   static constexpr absl::Duration kAttemptDeadline = absl::Milliseconds(1500);
 
   struct ShardStats {
     uint64_t acked = 0;
-    // Failed attempts (RPC errors, typed errors, or no replica ack).
+    // Failed calls (any error the SDK returned, NOT_ENOUGH_REPLICA_ACKS
+    // included).
     uint64_t errors = 0;
     std::string last_error;
     // Longest time between two acknowledged writes.
@@ -72,7 +77,8 @@ class AckedWriter {
   explicit AckedWriter(const TestCluster* cluster) : cluster_(cluster) {}
   ~AckedWriter();
 
-  // Starts one writing thread per shard of the current map.
+  // Connects the SDK client and starts one writing thread per shard of the
+  // current map.
   absl::Status Start();
   // Stops and joins the threads. Idempotent.
   void Stop();
@@ -84,6 +90,8 @@ class AckedWriter {
   // After Stop(): reads every acknowledged key back from its shard's
   // current primary; returns how many are missing or wrong.
   absl::StatusOr<int> CountLost() const;
+  // The SDK client's counters (e.g. watched_maps, moved_redirects).
+  ClientStats SdkStats() const;
 
  private:
   struct Shard {
@@ -96,14 +104,12 @@ class AckedWriter {
     absl::Time last_ack;
   };
   void Run(int shard);
-  // The primary address for `shard_id` in the current map, refreshing it
-  // first when `refresh`.
-  std::string PrimaryAddress(const std::string& shard_id, bool refresh);
 
   const TestCluster* const cluster_;
+  // Set by Start() before the threads start.
+  std::unique_ptr<Client> client_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  v1::ClusterMap map_ ABSL_GUARDED_BY(mu_);
   std::vector<Shard> shards_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };

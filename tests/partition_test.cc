@@ -8,23 +8,35 @@
 // acknowledges a write again.
 //
 // Writes to the cut-off primary come from tests/harness/write_loop running
-// inside its namespace, the only place that can still reach it.
+// inside its namespace, the only place that can still reach it. An
+// application on the host writes through the SDK (CoordinatorMapSource,
+// min_replica_acks=1) the whole time: every write it got acknowledged must
+// be on the promoted primary afterwards, and on the healed old primary once
+// it is a replica (nothing the promoted primary accepted is contradicted).
 //
 // Skipped (with the reason) unless run as root with `ip netns` available.
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "client/sdk/client.h"
+#include "client/sdk/coordinator_map_source.h"
 #include "common/rpc.h"
+#include "common/stop_signal.h"
 #include "gtest/gtest.h"
+#include "proto/cache.grpc.pb.h"
 #include "proto/coordinator.grpc.pb.h"
 #include "tests/harness/netns.h"
 #include "tests/harness/process.h"
@@ -74,6 +86,60 @@ std::optional<Attempt> FirstAttempt(const ChildProcess& writer,
   return std::nullopt;
 }
 
+// The host's application: SETs "{sdk}.N" = "vN" one after another through
+// the SDK with min_replica_acks=1, retrying a key until it is acknowledged,
+// and remembers every acknowledged pair.
+class SdkAckedWriter {
+ public:
+  static constexpr absl::Duration kCallTimeout = absl::Milliseconds(1500);
+
+  explicit SdkAckedWriter(std::unique_ptr<Client> client)
+      : client_(std::move(client)), thread_([this] { Run(); }) {}
+  ~SdkAckedWriter() { Stop(); }
+
+  void Stop() {
+    stop_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::pair<std::string, std::string>> acked() const {
+    absl::MutexLock lock(&mu_);
+    return acked_;
+  }
+  uint64_t errors() const {
+    absl::MutexLock lock(&mu_);
+    return errors_;
+  }
+  Client* client() { return client_.get(); }
+
+ private:
+  void Run() {
+    CallOptions options;
+    options.timeout = kCallTimeout;
+    options.min_replica_acks = 1;
+    options.replica_ack_timeout = absl::Seconds(1);
+    for (uint64_t n = 0; !stop_.stopped();) {
+      const std::string key = absl::StrCat("{sdk}.", n);
+      const std::string value = absl::StrCat("v", n);
+      absl::StatusOr<v1::Value> reply =
+          client_->Execute(MakeCommand("SET", {key, value}), options);
+      absl::MutexLock lock(&mu_);
+      if (reply.ok()) {
+        acked_.emplace_back(key, value);
+        ++n;
+      } else {
+        ++errors_;
+      }
+    }
+  }
+
+  const std::unique_ptr<Client> client_;
+  StopSignal stop_;
+  mutable absl::Mutex mu_;
+  std::vector<std::pair<std::string, std::string>> acked_ ABSL_GUARDED_BY(mu_);
+  uint64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
 class PartitionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -91,6 +157,7 @@ class PartitionTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    sdk_writer_.reset();
     // Processes first: the lab's destructor removes their namespaces.
     writer_.reset();
     nodes_.clear();
@@ -212,7 +279,41 @@ class PartitionTest : public ::testing::Test {
   std::string coordinator_address_;
   std::vector<ServerProcess> nodes_;
   std::unique_ptr<ChildProcess> writer_;
+  std::unique_ptr<SdkAckedWriter> sdk_writer_;
 };
+
+// How many of `pairs` `address` does not hold with that value (reads with
+// allow_replica_read, so a replica answers too).
+absl::StatusOr<int> CountMissingOn(
+    const std::string& address,
+    const std::vector<std::pair<std::string, std::string>>& pairs) {
+  auto stub = v1::CacheService::NewStub(MakeChannel(address));
+  int missing = 0;
+  constexpr size_t kChunk = 500;
+  for (size_t i = 0; i < pairs.size(); i += kChunk) {
+    v1::BatchRequest request;
+    request.mutable_options()->set_allow_replica_read(true);
+    const size_t end = std::min(pairs.size(), i + kChunk);
+    for (size_t k = i; k < end; ++k) {
+      *request.add_commands() = MakeCommand("GET", {pairs[k].first});
+    }
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(10)));
+    v1::BatchResponse response;
+    grpc::Status status = stub->Batch(&context, request, &response);
+    if (!status.ok() || response.replies_size() != request.commands_size()) {
+      return absl::UnavailableError(absl::StrCat("reading back from ", address,
+                                                 ": ", status.error_message()));
+    }
+    for (size_t k = i; k < end; ++k) {
+      const v1::Reply& reply = response.replies(static_cast<int>(k - i));
+      if (reply.has_error() || reply.value().bulk() != pairs[k].second) {
+        ++missing;
+      }
+    }
+  }
+  return missing;
+}
 
 TEST_F(PartitionTest,
        CutOffPrimaryIsFencedByItsLeaseReplacedAndRejoinsAsReplica) {
@@ -265,6 +366,20 @@ TEST_F(PartitionTest,
                   .ok())
       << Events();
 
+  // The host's SDK application, writing before, during and after the cut.
+  ClientOptions client_options;
+  client_options.map_source =
+      std::make_shared<CoordinatorMapSource>(coordinator_address_);
+  client_options.default_timeout = SdkAckedWriter::kCallTimeout;
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  sdk_writer_ = std::make_unique<SdkAckedWriter>(*std::move(client));
+  ASSERT_TRUE(PollUntil([&] { return sdk_writer_->acked().size() >= 50; },
+                        absl::Seconds(20), "50 SDK writes acked by a replica")
+                  .ok())
+      << sdk_writer_->errors() << " SDK errors";
+
   ASSERT_TRUE(lab_->Cut(ns).ok());
   // Taken after the cut is in place, so the lease (counted from a heartbeat
   // sent before it) surely ends by cut_at + kPrimaryLease.
@@ -303,6 +418,16 @@ TEST_F(PartitionTest,
   const absl::Time promoted_at = absl::Now();
   std::cout << "[ figures  ] cut -> replica promoted (seen): "
             << absl::FormatDuration(promoted_at - cut_at) << "\n";
+  // The SDK's writes resume on the promoted primary.
+  const size_t acked_at_promotion = sdk_writer_->acked().size();
+  ASSERT_TRUE(PollUntil(
+                  [&] {
+                    return sdk_writer_->acked().size() >=
+                           acked_at_promotion + 50;
+                  },
+                  absl::Seconds(30), "SDK writes acked on the new primary")
+                  .ok())
+      << sdk_writer_->errors() << " SDK errors";
 
   ASSERT_TRUE(lab_->Heal(ns).ok());
   // The old primary comes back as a replica of the promoted one.
@@ -322,6 +447,37 @@ TEST_F(PartitionTest,
                   "the healed old primary to rejoin as a replica")
                   .ok());
   WaitForClusterCheck("after healing");
+  sdk_writer_->Stop();
+  // 0 lost: every write the SDK got acknowledged with a replica ack is on
+  // the promoted primary, and the healed old primary, now its replica,
+  // holds the same values (it resynced from the promoted one; nothing it
+  // had contradicts what the promoted primary accepted).
+  const std::vector<std::pair<std::string, std::string>> sdk_acked =
+      sdk_writer_->acked();
+  std::optional<v1::NodeInfo> now_primary = Primary();
+  ASSERT_TRUE(now_primary.has_value());
+  EXPECT_EQ(now_primary->node_id(), promoted->node_id());
+  absl::StatusOr<int> lost = CountMissingOn(now_primary->address(), sdk_acked);
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  std::cout << "[ figures  ] SDK (host, min_replica_acks=1): "
+            << sdk_acked.size() << " writes acked, " << *lost << " lost, "
+            << sdk_writer_->errors() << " failed calls, "
+            << sdk_writer_->client()->stats().watched_maps
+            << " maps from the watch\n";
+  EXPECT_EQ(*lost, 0);
+  absl::StatusOr<v1::ClusterMap> healed_map = Describe();
+  ASSERT_TRUE(healed_map.ok());
+  std::string old_address;
+  for (const v1::NodeInfo& node : healed_map->nodes()) {
+    if (node.node_id() == primary->node_id()) old_address = node.address();
+  }
+  absl::Status converged = PollUntil(
+      [&] {
+        absl::StatusOr<int> differ = CountMissingOn(old_address, sdk_acked);
+        return differ.ok() && *differ == 0;
+      },
+      absl::Seconds(30), "the healed old primary to hold every acked write");
+  EXPECT_TRUE(converged.ok()) << converged;
   // Fencing is strict: from its first refusal on, the old primary never
   // acknowledged a write again: not while cut off, not after the heal
   // (then it is a replica and refuses them).

@@ -2,10 +2,13 @@
 // points the other at it, the promoted node keeps serving the history it
 // replicated, so the other replica switches with a partial resync (no new
 // full sync) and converges to the new primary's writes.
+#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "common/rpc.h"
 #include "common/slot.h"
 #include "gtest/gtest.h"
 #include "tests/node_test_client.h"
@@ -46,6 +49,67 @@ absl::Status Apply(NodeUnderTest* node, const v1::ClusterMap& map) {
   grpc::Status s = node->admin()->ApplyClusterMap(&context, map, &response);
   if (!s.ok()) return absl::InternalError(s.error_message());
   return absl::OkStatus();
+}
+
+// Opens a Sync stream to `node` as a replica that never synced and returns
+// the kind of the first message, or the stream's error.
+absl::StatusOr<v1::PrimaryMessage::KindCase> FirstSyncMessage(
+    const std::string& address) {
+  auto stub = v1::ReplicationService::NewStub(MakeChannel(address));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(10)));
+  auto stream = stub->Sync(&context);
+  v1::ReplicaMessage hello;
+  hello.mutable_sync()->set_replica_node_id("probe");
+  stream->Write(hello);
+  v1::PrimaryMessage first;
+  if (stream->Read(&first)) {
+    context.TryCancel();
+    stream->Finish();
+    return first.kind_case();
+  }
+  grpc::Status finished = stream->Finish();
+  return absl::Status(static_cast<absl::StatusCode>(finished.error_code()),
+                      finished.error_message());
+}
+
+TEST(ReplicationFailoverTest, OnlyAPrimaryServesSync) {
+  auto primary = NodeUnderTest::Start({});
+  ASSERT_TRUE(primary.ok());
+  auto replica = NodeUnderTest::Start({"--replicaof=" + (*primary)->address()});
+  ASSERT_TRUE(replica.ok());
+  // A coordinated node before its first map (as after a restart at the
+  // same address): the coordinator address leads nowhere.
+  const std::string data_dir = ::testing::TempDir() + "/only_primary_syncs";
+  auto unmapped = NodeUnderTest::Start(
+      {"--coordinator=127.0.0.1:1", "--az=az-a", "--data_dir=" + data_dir});
+  ASSERT_TRUE(unmapped.ok()) << unmapped.status();
+
+  absl::StatusOr<v1::PrimaryMessage::KindCase> from_primary =
+      FirstSyncMessage((*primary)->address());
+  ASSERT_TRUE(from_primary.ok()) << from_primary.status();
+  EXPECT_EQ(*from_primary, v1::PrimaryMessage::kFullSyncBegin);
+  for (NodeUnderTest* node : {replica->get(), unmapped->get()}) {
+    absl::StatusOr<v1::PrimaryMessage::KindCase> refused =
+        FirstSyncMessage(node->address());
+    ASSERT_FALSE(refused.ok()) << node->address() << " served a Sync";
+    EXPECT_TRUE(absl::IsFailedPrecondition(refused.status()))
+        << refused.status();
+    EXPECT_TRUE(absl::StrContains(refused.status().message(), "not a primary"))
+        << refused.status();
+    std::printf("[sync-gate] %s refused: %s\n", node->address().c_str(),
+                std::string(refused.status().message()).c_str());
+  }
+
+  // Once its map makes it the primary, the former replica serves Sync.
+  absl::StatusOr<v1::NodeStatus> p = Status(primary->get());
+  absl::StatusOr<v1::NodeStatus> r = Status(replica->get());
+  ASSERT_TRUE(p.ok() && r.ok());
+  ASSERT_TRUE(Apply(replica->get(), PromotionMap(*r, *p)).ok());
+  absl::StatusOr<v1::PrimaryMessage::KindCase> promoted =
+      FirstSyncMessage((*replica)->address());
+  ASSERT_TRUE(promoted.ok()) << promoted.status();
+  EXPECT_EQ(*promoted, v1::PrimaryMessage::kFullSyncBegin);
 }
 
 TEST(ReplicationFailoverTest, SiblingSwitchesToPromotedReplicaByPartialResync) {

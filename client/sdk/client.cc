@@ -92,6 +92,8 @@ struct Client::Op {
   std::optional<uint32_t> slot;
   bool is_read = false;
   ReadPolicy read_policy = ReadPolicy::kPrimary;
+  // Replica acks asked for (writes only).
+  AckRequirement acks;
   absl::Time deadline;
   int redirects = 0;
   int attempts = 0;
@@ -264,6 +266,11 @@ void Client::ExecuteSingle(const v1::Command& command,
   // Only commands known to read only may go to a replica.
   op->is_read = spec != nullptr && (spec->flags & kReadOnly) != 0;
   op->read_policy = options.read_policy.value_or(options_.read_policy);
+  if (!op->is_read && options.min_replica_acks > 0) {
+    op->acks.min_replica_acks = static_cast<uint32_t>(options.min_replica_acks);
+    op->acks.timeout_ms = static_cast<uint32_t>(
+        absl::ToInt64Milliseconds(options.replica_ack_timeout));
+  }
   op->deadline = absl::Now() + (options.timeout > absl::ZeroDuration()
                                     ? options.timeout
                                     : options_.default_timeout);
@@ -306,17 +313,18 @@ void Client::Dispatch(std::shared_ptr<Op> op) {
     return;
   }
   std::string address = route.address;
-  channel->Submit(
-      op->command, op->deadline, route.replica,
-      [this, op, address](const absl::Status& transport, v1::Reply* reply) {
-        OnReply(op, address, transport, reply);
-      });
+  channel->Submit(op->command, op->deadline, route.replica, op->acks,
+                  [this, op, address](const absl::Status& transport,
+                                      v1::Reply* reply, uint32_t acks) {
+                    OnReply(op, address, transport, reply, acks);
+                  });
   absl::MutexLock lock(&mu_);
   --active_dispatches_;
 }
 
 void Client::OnReply(std::shared_ptr<Op> op, const std::string& address,
-                     const absl::Status& transport, v1::Reply* reply) {
+                     const absl::Status& transport, v1::Reply* reply,
+                     uint32_t replica_acks) {
   if (!transport.ok()) {
     if (absl::IsUnavailable(transport)) {
       // The node may be gone: ask another node for a newer map meanwhile.
@@ -343,6 +351,19 @@ void Client::OnReply(std::shared_ptr<Op> op, const std::string& address,
   }
   if (!reply->has_error() ||
       reply->error().code() == v1::ERROR_CODE_UNSPECIFIED) {
+    if (replica_acks < op->acks.min_replica_acks) {
+      Finish(op,
+             MakeError(v1::NOT_ENOUGH_REPLICA_ACKS,
+                       absl::StrCat(
+                           op->command.name(), " was applied on ", address,
+                           " but only ", replica_acks, " of the ",
+                           op->acks.min_replica_acks,
+                           " replicas asked for acknowledged it in time; it "
+                           "may be lost if that primary fails now. Check the "
+                           "shard's replicas (slotctl cluster status) or raise "
+                           "replica_ack_timeout; the write was not retried")));
+      return;
+    }
     Finish(op, std::move(*reply->mutable_value()));
     return;
   }

@@ -124,6 +124,19 @@ struct CallOptions {
   // Zero means ClientOptions::default_timeout.
   absl::Duration timeout = absl::ZeroDuration();
   std::optional<ReadPolicy> read_policy;
+  // WAIT-like durability for writes (ignored for read-only commands): the
+  // node replies once this many replicas applied the write, or after
+  // `replica_ack_timeout` (zero: the node's default, 1 s; keep it below the
+  // call's timeout). When fewer replicas acknowledged, the call fails with
+  // v1::NOT_ENOUGH_REPLICA_ACKS (absl kDeadlineExceeded) whose message
+  // gives the count — but, as with a Redis WAIT that returns less than
+  // asked, the write WAS applied on the primary and is not retried (it
+  // may be lost if that primary fails before a replica has it). A write
+  // that succeeds with min_replica_acks >= 1 survives a failover: the
+  // coordinator promotes the replica with the highest offset
+  // (docs/FAILOVER.md).
+  int min_replica_acks = 0;
+  absl::Duration replica_ack_timeout = absl::ZeroDuration();
 };
 
 // SET's options, Redis semantics.
@@ -246,8 +259,10 @@ class Client {
 
   // Starts (or resumes) `op`: picks a node and submits to its channel.
   void Dispatch(std::shared_ptr<Op> op);
+  // `replica_acks`: how many replicas had applied the reply's batch.
   void OnReply(std::shared_ptr<Op> op, const std::string& address,
-               const absl::Status& transport, v1::Reply* reply);
+               const absl::Status& transport, v1::Reply* reply,
+               uint32_t replica_acks);
   // Retries `op` after a backoff, or finishes it with `error` when the
   // deadline would pass first.
   void RetryLater(std::shared_ptr<Op> op, absl::Status error,

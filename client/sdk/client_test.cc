@@ -261,6 +261,88 @@ TEST(ClientTest, ConcurrentCallsShareBatchRpcs) {
   EXPECT_EQ(node->batches(), 2);
 }
 
+CallOptions WithReplicaAcks(int n) {
+  CallOptions options;
+  options.min_replica_acks = n;
+  options.replica_ack_timeout = absl::Milliseconds(250);
+  return options;
+}
+
+TEST(ClientTest, MinReplicaAcksTravelsWithWritesOnly) {
+  auto node = FakeNode::Start();
+  node->SetReplicaAcks(1);
+  auto client = ConnectTo(node->address());
+  ASSERT_TRUE(
+      client->Execute(MakeCommand("SET", {"acked", "v"}), WithReplicaAcks(1))
+          .ok());
+  const v1::RequestOptions seen = node->OptionsSeenFor("acked");
+  EXPECT_EQ(seen.min_replica_acks(), 1u);
+  EXPECT_EQ(seen.replica_ack_timeout_ms(), 250u);
+  // A read has nothing to wait for.
+  ASSERT_TRUE(
+      client->Execute(MakeCommand("GET", {"acked"}), WithReplicaAcks(1)).ok());
+  EXPECT_EQ(node->OptionsSeenFor("acked").min_replica_acks(), 0u);
+  ASSERT_TRUE(client->Set("plain", "v").ok());
+  EXPECT_EQ(node->OptionsSeenFor("plain").min_replica_acks(), 0u);
+}
+
+TEST(ClientTest, FewerReplicaAcksThanAskedIsATypedErrorAndNotRetried) {
+  auto node = FakeNode::Start();
+  node->SetReplicaAcks(1);
+  auto client = ConnectTo(node->address());
+  absl::StatusOr<v1::Value> short_of_acks =
+      client->Execute(MakeCommand("SET", {"k", "v"}), WithReplicaAcks(2));
+  ASSERT_FALSE(short_of_acks.ok());
+  EXPECT_EQ(ErrorCodeOf(short_of_acks.status()), v1::NOT_ENOUGH_REPLICA_ACKS);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(short_of_acks.status()));
+  EXPECT_NE(short_of_acks.status().message().find("only 1 of the 2"),
+            std::string::npos)
+      << short_of_acks.status();
+  // Applied once on the primary, not retried.
+  EXPECT_EQ(node->commands(), 1);
+  EXPECT_TRUE(node->HasKey("k"));
+  EXPECT_TRUE(
+      client->Execute(MakeCommand("SET", {"k", "v"}), WithReplicaAcks(1)).ok());
+}
+
+TEST(ClientTest, CallsWithDifferentAckRequirementsDoNotShareABatch) {
+  auto node = FakeNode::Start();
+  node->SetReplicaAcks(1);
+  ClientOptions options;
+  options.batching.max_outstanding_batches = 1;
+  auto client = ConnectTo(node->address(), options);
+  node->HoldNextBatch();
+  auto first = client->SetAsync("first", "v");
+  ASSERT_TRUE(testing::PollUntilTrue([&] { return node->holding(); },
+                                     absl::Seconds(10)));
+  // Queued meanwhile: plain, acked, plain runs.
+  constexpr int kRun = 5;
+  std::vector<std::future<absl::StatusOr<v1::Value>>> calls;
+  for (const auto& [prefix, acks] : std::vector<std::pair<std::string, int>>{
+           {"plain-a", 0}, {"acked", 1}, {"plain-b", 0}}) {
+    for (int i = 0; i < kRun; ++i) {
+      calls.push_back(client->ExecuteAsync(
+          MakeCommand("SET", {absl::StrCat(prefix, i), "v"}),
+          WithReplicaAcks(acks)));
+    }
+  }
+  node->Release();
+  EXPECT_TRUE(*first.get());
+  for (auto& call : calls) EXPECT_TRUE(call.get().ok());
+  for (int i = 0; i < kRun; ++i) {
+    EXPECT_EQ(
+        node->OptionsSeenFor(absl::StrCat("plain-a", i)).min_replica_acks(),
+        0u);
+    EXPECT_EQ(node->OptionsSeenFor(absl::StrCat("acked", i)).min_replica_acks(),
+              1u);
+    EXPECT_EQ(
+        node->OptionsSeenFor(absl::StrCat("plain-b", i)).min_replica_acks(),
+        0u);
+  }
+  // One batch per run: they still batch among themselves.
+  EXPECT_EQ(node->batches(), 4);
+}
+
 TEST(ClientTest, BatchesTakeTurnsOverTheNodesConnections) {
   for (int connections : {1, 3}) {
     auto node = FakeNode::Start();

@@ -52,6 +52,19 @@ bool FakeNode::holding() const {
   return holding_;
 }
 
+v1::RequestOptions FakeNode::OptionsSeenFor(const std::string& key) const {
+  absl::MutexLock lock(&mu_);
+  auto it = options_seen_.find(key);
+  return it == options_seen_.end() ? v1::RequestOptions() : it->second;
+}
+
+void FakeNode::NoteOptions(const v1::Command& command,
+                           const v1::RequestOptions& options) {
+  if (command.args_size() == 0) return;
+  absl::MutexLock lock(&mu_);
+  options_seen_[command.args(0)] = options;
+}
+
 bool FakeNode::HasKey(const std::string& key) const {
   absl::MutexLock lock(&mu_);
   return strings_.contains(key) || hashes_.contains(key);
@@ -62,7 +75,11 @@ grpc::Status FakeNode::Execute(grpc::ServerContext*,
                                v1::ExecuteResponse* response) {
   last_replica_read_ = request->options().allow_replica_read();
   ++commands_;
+  NoteOptions(request->command(), request->options());
   Handle(request->command(), response->mutable_reply());
+  if (request->options().min_replica_acks() > 0) {
+    response->set_replica_acks(replica_acks_.load());
+  }
   return grpc::Status::OK;
 }
 
@@ -89,7 +106,11 @@ grpc::Status FakeNode::Batch(grpc::ServerContext* context,
   response->set_id(request->id());
   for (const v1::Command& command : request->commands()) {
     ++commands_;
+    NoteOptions(command, request->options());
     Handle(command, response->add_replies());
+  }
+  if (request->options().min_replica_acks() > 0) {
+    response->set_replica_acks(replica_acks_.load());
   }
   return grpc::Status::OK;
 }

@@ -41,6 +41,9 @@ class FakeNode : public v1::CacheService::Service {
   // A hook that may answer a command instead of the store: return an
   // Error to send it (code unspecified = let the store handle it).
   void SetInterceptor(std::function<v1::Error(const v1::Command&)> hook);
+  // The replica_acks reported for requests with min_replica_acks > 0
+  // (default 0: no replicas).
+  void SetReplicaAcks(uint32_t acks) { replica_acks_ = acks; }
   // Holds the next Batch RPC until Release() (to force queueing).
   void HoldNextBatch();
   void Release();
@@ -55,6 +58,9 @@ class FakeNode : public v1::CacheService::Service {
   // allow_replica_read of the last request.
   bool last_allow_replica_read() const { return last_replica_read_.load(); }
   bool HasKey(const std::string& key) const;
+  // The RequestOptions of the last request whose first command named `key`
+  // as its first argument (default options when none did).
+  v1::RequestOptions OptionsSeenFor(const std::string& key) const;
 
  private:
   FakeNode() = default;
@@ -72,11 +78,14 @@ class FakeNode : public v1::CacheService::Service {
                              const v1::GetClusterMapRequest* request,
                              v1::ClusterMap* response) override;
   void Handle(const v1::Command& command, v1::Reply* reply);
+  void NoteOptions(const v1::Command& command,
+                   const v1::RequestOptions& options);
 
   std::unique_ptr<RpcServer> server_;
   std::atomic<int> batches_{0};
   std::atomic<int> commands_{0};
   std::atomic<bool> last_replica_read_{false};
+  std::atomic<uint32_t> replica_acks_{0};
 
   mutable absl::Mutex mu_;
   v1::ClusterMap map_ ABSL_GUARDED_BY(mu_);
@@ -86,6 +95,8 @@ class FakeNode : public v1::CacheService::Service {
   bool holding_ ABSL_GUARDED_BY(mu_) = false;
   bool released_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<std::string> peers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, v1::RequestOptions> options_seen_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> strings_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string,
                       absl::flat_hash_map<std::string, std::string>>

@@ -80,12 +80,12 @@ NodeChannel::~NodeChannel() {
 }
 
 void NodeChannel::Submit(v1::Command command, absl::Time deadline,
-                         bool replica_read, Done done) {
+                         bool replica_read, AckRequirement acks, Done done) {
   std::vector<Item> batch;
   {
     absl::MutexLock lock(&mu_);
-    queue_.push_back(
-        Item{std::move(command), deadline, replica_read, std::move(done)});
+    queue_.push_back(Item{std::move(command), deadline, replica_read, acks,
+                          std::move(done)});
     if (outstanding_ >= std::max(1, options_.max_outstanding_batches)) return;
     ++outstanding_;
     batch = TakeBatchLocked();
@@ -94,11 +94,14 @@ void NodeChannel::Submit(v1::Command command, absl::Time deadline,
 }
 
 std::vector<NodeChannel::Item> NodeChannel::TakeBatchLocked() {
-  const size_t n =
+  const size_t limit =
       std::min<size_t>(queue_.size(), std::max(1, options_.max_batch_size));
   std::vector<Item> batch;
-  batch.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  batch.reserve(limit);
+  // Only the head's run: commands behind one with another requirement wait
+  // for the next batch, so each caller's commands stay in submission order.
+  const AckRequirement acks = queue_.front().acks;
+  while (batch.size() < limit && queue_.front().acks == acks) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
@@ -118,6 +121,14 @@ void NodeChannel::Send(std::vector<Item> batch) {
   // the map said this node is both, which cannot happen; the option is
   // harmless on a primary.
   call->request.mutable_options()->set_allow_replica_read(replica_read);
+  // TakeBatchLocked gave every item the same requirement.
+  const AckRequirement acks = batch.front().acks;
+  if (acks.min_replica_acks > 0) {
+    call->request.mutable_options()->set_min_replica_acks(
+        acks.min_replica_acks);
+    call->request.mutable_options()->set_replica_ack_timeout_ms(
+        acks.timeout_ms);
+  }
   call->items = std::move(batch);
   call->context.set_deadline(absl::ToChronoTime(deadline));
   StatsCounters::Add(stats_->rpcs_sent);
@@ -143,9 +154,10 @@ void NodeChannel::OnBatchDone(Call* call, const grpc::Status& grpc_status) {
   }
   for (size_t i = 0; i < call->items.size(); ++i) {
     if (status.ok()) {
-      call->items[i].done(status, call->response.mutable_replies(i));
+      call->items[i].done(status, call->response.mutable_replies(i),
+                          call->response.replica_acks());
     } else {
-      call->items[i].done(status, nullptr);
+      call->items[i].done(status, nullptr, 0);
     }
   }
   std::vector<Item> next;

@@ -12,6 +12,10 @@
 // The node executes a batch's commands in order, each with its own reply,
 // so coalescing is invisible to callers (batches are not transactions).
 // The batch's gRPC deadline is the latest deadline among its commands.
+// Replica acks (RequestOptions.min_replica_acks) apply to a whole batch, so
+// a batch only holds commands with the same ack requirement (AckRequirement):
+// a plain write never waits for replicas because a WAIT-like one shared its
+// batch, and a WAIT-like write never gets a shorter wait than it asked for.
 //
 // Thread-safety: Submit may be called from any thread, including from a
 // completion callback. Completion callbacks run on gRPC's threads and must
@@ -20,6 +24,7 @@
 #define SLOTCACHE_CLIENT_SDK_NODE_CHANNEL_H_
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -54,11 +59,25 @@ struct BatchingOptions {
 // (slotcache-bench) should call it before creating channels. Idempotent.
 void KeepCallbackQueueAlive();
 
+// What a command asks of the replicas before its reply (none by default).
+struct AckRequirement {
+  uint32_t min_replica_acks = 0;
+  // 0: the node's default (1 s).
+  uint32_t timeout_ms = 0;
+
+  friend bool operator==(const AckRequirement& a, const AckRequirement& b) {
+    return a.min_replica_acks == b.min_replica_acks &&
+           a.timeout_ms == b.timeout_ms;
+  }
+};
+
 class NodeChannel {
  public:
-  // Called once per command: OK and the node's reply, or the transport
-  // error of its batch (reply then nullptr).
-  using Done = std::function<void(const absl::Status&, v1::Reply*)>;
+  // Called once per command: OK, the node's reply and how many replicas had
+  // applied its batch (BatchResponse.replica_acks; 0 unless acks were asked
+  // for), or the transport error of its batch (reply then nullptr).
+  using Done =
+      std::function<void(const absl::Status&, v1::Reply*, uint32_t acks)>;
 
   // `channels` (at least one) all lead to `address`.
   NodeChannel(std::string address,
@@ -69,9 +88,9 @@ class NodeChannel {
   ~NodeChannel();
 
   // Queues `command` for this node. `replica_read` asks the node to allow
-  // replica reads for it.
+  // replica reads for it; `acks` is what it waits for from replicas.
   void Submit(v1::Command command, absl::Time deadline, bool replica_read,
-              Done done);
+              AckRequirement acks, Done done);
 
   const std::string& address() const { return address_; }
   v1::CacheService::Stub* stub() { return stubs_[0].get(); }
@@ -81,10 +100,13 @@ class NodeChannel {
     v1::Command command;
     absl::Time deadline;
     bool replica_read;
+    AckRequirement acks;
     Done done;
   };
   struct Call;
 
+  // The commands at the head of the queue that share the first one's ack
+  // requirement, at most max_batch_size.
   std::vector<Item> TakeBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Send(std::vector<Item> batch);
   void OnBatchDone(Call* call, const grpc::Status& status);

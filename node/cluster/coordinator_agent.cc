@@ -136,8 +136,31 @@ bool CoordinatorAgent::SleepUnlessStopped(absl::Duration d) {
   return stop_.SleepFor(d);
 }
 
+bool CoordinatorAgent::SleepUntilNextBeat(absl::Duration d, Inbox* inbox) {
+  {
+    // Stop() cancels the call, which ends the reader and wakes this.
+    absl::MutexLock lock(&inbox->mu);
+    inbox->mu.AwaitWithTimeout(
+        absl::Condition(
+            +[](Inbox* in) ABSL_EXCLUSIVE_LOCKS_REQUIRED(in->mu) {
+              return in->beat_now || in->ended;
+            },
+            inbox),
+        d);
+    if (inbox->ended) return false;
+  }
+  absl::MutexLock lock(&mu_);
+  return !stopping_;
+}
+
 void CoordinatorAgent::ApplyMap(const v1::ClusterMap& map) {
-  absl::StatusOr<uint64_t> held = options_.apply_map(map);
+  absl::StatusOr<uint64_t> held;
+  {
+    // Replies and pushes arrive on two threads; apply_map runs one at a
+    // time.
+    absl::MutexLock lock(&apply_mu_);
+    held = options_.apply_map(map);
+  }
   if (!held.ok()) {
     // A map the node refuses (e.g. one that lowers an epoch) is a
     // coordinator bug; keep serving with the old one and say so.
@@ -238,33 +261,73 @@ absl::Status CoordinatorAgent::RunSession() {
   std::unique_ptr<
       grpc::ClientReaderWriter<v1::HeartbeatRequest, v1::HeartbeatResponse>>
       stream = stub->Heartbeat(&context);
+  // The reader takes every message off the stream: a pushed map is applied
+  // at once (and the next heartbeat is sent at once, for the lease a new
+  // role may bring); a reply goes to the heartbeat awaiting it. One
+  // heartbeat is outstanding at a time, so the first reply after a send
+  // answers that send, whatever pushes came in between.
+  Inbox inbox;
+  std::thread reader([this, &stream, &inbox] {
+    v1::HeartbeatResponse message;
+    while (stream->Read(&message)) {
+      if (message.pushed()) {
+        if (message.has_cluster_map()) ApplyMap(message.cluster_map());
+        absl::MutexLock lock(&inbox.mu);
+        inbox.beat_now = true;
+      } else {
+        absl::MutexLock lock(&inbox.mu);
+        inbox.reply = std::move(message);
+      }
+    }
+    absl::MutexLock lock(&inbox.mu);
+    inbox.ended = true;
+  });
   while (true) {
     v1::HeartbeatRequest beat;
     beat.set_node_id(options_.node_id);
     beat.set_cluster_map_version(map_version());
+    beat.set_accepts_pushed_maps(true);
     if (options_.fill_heartbeat) options_.fill_heartbeat(&beat);
     // The lease counts from when the heartbeat was sent, so a slow reply
     // can only shorten it on this side (docs/ARCHITECTURE.md §2.3).
     const absl::Time sent_at = options_.clock->Now();
-    v1::HeartbeatResponse reply;
     {
       absl::MutexLock lock(&mu_);
       awaiting_since_ = absl::Now();
     }
-    const bool answered = stream->Write(beat) && stream->Read(&reply);
+    {
+      absl::MutexLock lock(&inbox.mu);
+      inbox.beat_now = false;
+    }
+    std::optional<v1::HeartbeatResponse> reply;
+    if (stream->Write(beat)) {
+      // The watchdog (rpc_timeout) and Stop() cancel the call, which ends
+      // the reader.
+      absl::MutexLock lock(&inbox.mu);
+      inbox.mu.Await(absl::Condition(
+          +[](Inbox* in) ABSL_EXCLUSIVE_LOCKS_REQUIRED(in->mu) {
+            return in->reply.has_value() || in->ended;
+          },
+          &inbox));
+      reply.swap(inbox.reply);
+    }
+    const bool answered = reply.has_value();
     {
       absl::MutexLock lock(&mu_);
       awaiting_since_ = absl::InfiniteFuture();
       connected_ = answered;
     }
     if (!answered) break;
-    if (reply.lease_ms() > 0 && options_.extend_lease) {
-      options_.extend_lease(sent_at + absl::Milliseconds(reply.lease_ms()));
+    if (reply->lease_ms() > 0 && options_.extend_lease) {
+      options_.extend_lease(sent_at + absl::Milliseconds(reply->lease_ms()));
     }
-    if (reply.has_cluster_map()) ApplyMap(reply.cluster_map());
-    if (!SleepUnlessStopped(interval)) break;
+    if (reply->has_cluster_map()) ApplyMap(reply->cluster_map());
+    if (!SleepUntilNextBeat(interval, &inbox)) break;
   }
   stream->WritesDone();
+  // The coordinator ends the call after WritesDone; a hung one is
+  // cancelled by the watchdog or Stop().
+  reader.join();
   grpc::Status status = stream->Finish();
   {
     absl::MutexLock lock(&mu_);

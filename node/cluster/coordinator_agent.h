@@ -13,14 +13,21 @@
 // CoordinatorAgentOptions (BindToClusterState wires them to the node's
 // ClusterState), so it is tested without a data plane.
 //
+// Maps arrive in heartbeat replies and, pushed by the coordinator as soon
+// as it publishes them, between replies (HeartbeatResponse.pushed; a push
+// grants no lease, and the agent heartbeats at once after one so that a
+// promotion's lease comes without waiting for the next interval).
+//
 // Thread-safety: Start() and Stop() from one thread; the accessors from any
-// thread. The callbacks run on the agent's thread.
+// thread. The callbacks run on the agent's threads (apply_map on the
+// stream's reader too), one at a time.
 #ifndef SLOTCACHE_NODE_CLUSTER_COORDINATOR_AGENT_H_
 #define SLOTCACHE_NODE_CLUSTER_COORDINATOR_AGENT_H_
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -110,13 +117,30 @@ class CoordinatorAgent {
   // Stop(). Returns why it ended.
   absl::Status RunSession();
   void ApplyMap(const v1::ClusterMap& map);
+  // What the heartbeat stream's reader hands to the heartbeat loop.
+  struct Inbox {
+    absl::Mutex mu;
+    // The reply to the heartbeat in flight.
+    std::optional<v1::HeartbeatResponse> reply ABSL_GUARDED_BY(mu);
+    // A map was pushed: heartbeat now rather than after the interval.
+    bool beat_now ABSL_GUARDED_BY(mu) = false;
+    // The stream ended (broken, cancelled or closed).
+    bool ended ABSL_GUARDED_BY(mu) = false;
+  };
+
   // Sleeps `d` or until Stop(); false when stopping.
   bool SleepUnlessStopped(absl::Duration d);
+  // Sleeps `d`, or less when a map was pushed; false when the stream ended
+  // or the agent is stopping.
+  bool SleepUntilNextBeat(absl::Duration d, Inbox* inbox);
   // Cancels the heartbeat stream when a reply is overdue (see rpc_timeout).
   void WatchdogLoop();
 
   // Constant after construction.
   const CoordinatorAgentOptions options_;
+
+  // Serializes options_.apply_map.
+  absl::Mutex apply_mu_;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,5 +1,6 @@
 #include "node/cluster/coordinator_agent.h"
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,12 +28,14 @@ class TestCoordinator {
   explicit TestCoordinator(std::string dir) : dir_(std::move(dir)) {}
   ~TestCoordinator() { Stop(); }
 
-  void Start(const std::string& listen = "127.0.0.1:0") {
+  void Start(const std::string& listen = "127.0.0.1:0",
+             absl::Duration heartbeat_interval = absl::Milliseconds(20)) {
     auto store = coordinator::OpenRocksDbStateStore(dir_);
     ASSERT_TRUE(store.ok()) << store.status();
     coordinator::CoordinatorOptions options;
-    options.heartbeat_interval = absl::Milliseconds(20);
-    options.node_timeout = absl::Milliseconds(500);
+    options.heartbeat_interval = heartbeat_interval;
+    options.node_timeout =
+        std::max(absl::Milliseconds(500), 2 * heartbeat_interval);
     auto c = coordinator::Coordinator::Create(std::move(*store), options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = std::move(*c);
@@ -143,6 +146,49 @@ TEST(CoordinatorAgentTest, RegistersReceivesMapsAndPrimaryLease) {
   ASSERT_TRUE(PollUntil([&] { return node.lease_until() > absl::Now(); },
                         absl::Seconds(10), "a primary lease")
                   .ok());
+  agent.Stop();
+  EXPECT_FALSE(agent.connected());
+}
+
+TEST(CoordinatorAgentTest, PushedMapArrivesWithoutWaitingForTheNextBeat) {
+  // Heartbeats every 30 s: a map or lease that arrives sooner was pushed.
+  constexpr absl::Duration kInterval = absl::Seconds(30);
+  TestCoordinator coordinator(NewTempDir("coord"));
+  coordinator.Start("127.0.0.1:0", kInterval);
+  FakeNode node;
+  CoordinatorAgentOptions options;
+  options.coordinator_address = coordinator.address();
+  options.node_id = "n1";
+  options.address = "127.0.0.1:7001";
+  options.az = "a";
+  node.Wire(&options);
+  CoordinatorAgent agent(options);
+  agent.Start();
+  ASSERT_TRUE(PollUntil([&] { return agent.connected(); }, absl::Seconds(10),
+                        "agent to connect")
+                  .ok());
+  const absl::Time published = absl::Now();
+  v1::CreateClusterRequest create;
+  create.set_shards(1);
+  auto created = coordinator.get()->CreateCluster(create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE(
+      PollUntil(
+          [&] { return node.version() == created->cluster_map().version(); },
+          kInterval / 3, "the pushed map to reach the node")
+          .ok());
+  const absl::Duration map_after = absl::Now() - published;
+  // The node became the shard's primary: it heartbeats at once on the push
+  // and its lease comes in that reply, not with the push.
+  ASSERT_TRUE(PollUntil([&] { return node.lease_until() > absl::Now(); },
+                        kInterval / 3, "a primary lease after the push")
+                  .ok());
+  std::printf(
+      "[agent] pushed map applied %s after it was published, lease %s after "
+      "(heartbeat interval %s)\n",
+      absl::FormatDuration(map_after).c_str(),
+      absl::FormatDuration(absl::Now() - published).c_str(),
+      absl::FormatDuration(kInterval).c_str());
   agent.Stop();
   EXPECT_FALSE(agent.connected());
 }

@@ -71,7 +71,9 @@ int Run() {
   storage::Store primary(primary_options);
   CommandExecutor executor(&primary);
   ReplicaTracker tracker;
-  ReplicationServiceImpl service(&primary_log, &primary, &tracker);
+  // A primary by construction: every Sync is served.
+  ReplicationServiceImpl service(&primary_log, &primary, &tracker,
+                                 [] { return absl::OkStatus(); });
   absl::StatusOr<std::unique_ptr<RpcServer>> server =
       RpcServer::Start({}, {&service});
   if (!server.ok()) {

@@ -42,6 +42,31 @@ v1::ClusterMap ReplicaofMap(const NodeIdentity& self,
   return map;
 }
 
+// The service's SyncGate (see replication_service.h): a primary in the
+// current map, or a standalone node (no map, no --replicaof: it owns
+// every slot).
+absl::Status MayServeSync(const ClusterState& cluster) {
+  const RoutingView view = cluster.View(false);
+  const RoutingTable& table = view.table();
+  if (table.standalone) return absl::OkStatus();
+  if (table.local_shard != RoutingTable::kUnowned &&
+      table.shards[table.local_shard].local_role == v1::PRIMARY) {
+    return absl::OkStatus();
+  }
+  const uint64_t version = table.map != nullptr ? table.map->version() : 0;
+  const std::string where =
+      table.local_shard == RoutingTable::kUnowned
+          ? absl::StrCat("it is in no shard of its cluster map (version ",
+                         version, ")")
+          : absl::StrCat("it is a replica of shard ",
+                         table.shards[table.local_shard].shard_id,
+                         " in its cluster map (version ", version, ")");
+  return absl::FailedPreconditionError(absl::StrCat(
+      "this node is not a primary, so it serves no Sync: ", where,
+      ". Follow the primary the coordinator's map names; retry after a "
+      "backoff if this node is about to be promoted"));
+}
+
 }  // namespace
 
 ReplicationManager::ReplicationManager(ReplicationLog* log,
@@ -51,7 +76,8 @@ ReplicationManager::ReplicationManager(ReplicationLog* log,
       cluster_(cluster),
       clock_(clock),
       tracker_(clock),
-      service_(log, store, &tracker_),
+      service_(log, store, &tracker_,
+               [cluster] { return MayServeSync(*cluster); }),
       agent_(std::make_unique<ReplicaAgent>(
           ReplicaAgentOptions{cluster->identity().node_id}, log, store)) {}
 

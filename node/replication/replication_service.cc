@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/slot.h"
+#include "common/status.h"
 #include "node/replication/digest.h"
 #include "node/replication/log_entry.h"
 
@@ -57,6 +58,12 @@ class SyncStream final
         FinishLocked(grpc::Status(
             grpc::StatusCode::INVALID_ARGUMENT,
             "the first message of a Sync stream must be a SyncRequest"));
+        return;
+      }
+      if (absl::Status gate = service_->may_serve_sync_(); !gate.ok()) {
+        SC_LOG(INFO, "replica %s (%s): Sync refused: %s",
+               in_.sync().replica_node_id(), peer_, gate.message());
+        FinishLocked(ToGrpcStatus(gate));
         return;
       }
       BeginLocked(in_.sync());
@@ -242,10 +249,12 @@ class SyncStream final
 
 ReplicationServiceImpl::ReplicationServiceImpl(ReplicationLog* log,
                                                storage::Store* store,
-                                               ReplicaTracker* tracker)
+                                               ReplicaTracker* tracker,
+                                               SyncGate may_serve_sync)
     : log_(log),
       store_(store),
       tracker_(tracker),
+      may_serve_sync_(std::move(may_serve_sync)),
       pump_([this] { PumpLoop(); }) {}
 
 ReplicationServiceImpl::~ReplicationServiceImpl() { Stop(); }

@@ -16,6 +16,15 @@
 // overruns S during the walk, the sync fails and the replica starts over
 // (raise --repl_backlog_bytes).
 //
+// Only a primary serves Sync. A node that is not the primary of its shard
+// in its current map (a replica, a node whose map names another primary,
+// a coordinated node that restarted and has no map yet) refuses the
+// SyncRequest with FAILED_PRECONDITION and the replica backs off and
+// retries: otherwise a primary restarted empty at its old address could be
+// asked for a sync by its former replicas before its registration demotes
+// it, and full-sync them from its empty store (data loss). `SyncGate`
+// decides; ReplicationManager gives it the node's role from ClusterState.
+//
 // Streams are callback reactors: no thread per replica. A write is started
 // from OnWriteDone when more data is ready, otherwise by the service's one
 // pump thread, which wakes when the log grows.
@@ -26,10 +35,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
 #include "node/replication/replica_tracker.h"
@@ -44,9 +55,14 @@ class SyncStream;
 class ReplicationServiceImpl final
     : public v1::ReplicationService::CallbackService {
  public:
+  // OK when this node may serve a Sync now; otherwise the error sent to
+  // the replica (FAILED_PRECONDITION saying why). Called once per stream,
+  // from gRPC threads.
+  using SyncGate = std::function<absl::Status()>;
+
   // Not owned; all must outlive the service.
   ReplicationServiceImpl(ReplicationLog* log, storage::Store* store,
-                         ReplicaTracker* tracker);
+                         ReplicaTracker* tracker, SyncGate may_serve_sync);
   // Stops the pump thread.
   ~ReplicationServiceImpl() override;
 
@@ -78,6 +94,7 @@ class ReplicationServiceImpl final
   ReplicationLog* const log_;
   storage::Store* const store_;
   ReplicaTracker* const tracker_;
+  const SyncGate may_serve_sync_;
 
   std::atomic<uint64_t> full_syncs_{0};
   std::atomic<uint64_t> partial_syncs_{0};
