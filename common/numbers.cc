@@ -58,8 +58,9 @@ bool ParseLongDouble(absl::string_view text, long double* out) {
   char* end = nullptr;
   errno = 0;
   const long double value = std::strtold(buf.c_str(), &end);
-  if (end != buf.c_str() + buf.size() || errno == ERANGE || std::isnan(value) ||
-      std::isinf(value)) {
+  const bool out_of_range =
+      errno == ERANGE && (std::isinf(value) || value == 0);
+  if (end != buf.c_str() + buf.size() || out_of_range || std::isnan(value)) {
     return false;
   }
   *out = value;
@@ -67,16 +68,12 @@ bool ParseLongDouble(absl::string_view text, long double* out) {
 }
 
 std::string FormatLongDouble(long double value) {
-  // 17 significant digits (what long double holds faithfully for the
-  // decimals users type), never an exponent, then no trailing zeros.
-  int int_digits = 1;
-  for (long double v = std::fabs(value); v >= 10 && int_digits < 5000;
-       v /= 10) {
-    ++int_digits;
-  }
-  const int decimals = int_digits >= 17 ? 0 : 17 - int_digits;
+  // Redis's ld2string(LD_STR_HUMAN): 17 decimals ("%.17Lf": long double
+  // rounds most short decimals users type back to what they typed), never
+  // an exponent, then no trailing zeros. The buffer holds the largest
+  // finite long double (4933 integer digits).
   char buf[5200];
-  const int len = std::snprintf(buf, sizeof(buf), "%.*Lf", decimals, value);
+  const int len = std::snprintf(buf, sizeof(buf), "%.17Lf", value);
   if (len <= 0 || len >= static_cast<int>(sizeof(buf))) return "0";
   std::string s(buf, static_cast<size_t>(len));
   if (s.find('.') != std::string::npos) {

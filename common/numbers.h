@@ -17,11 +17,12 @@ namespace slotcache {
 // are fine, "01", " 1", "1.0", "-0" are not), like Redis's string2ll.
 bool ParseInt64(absl::string_view text, int64_t* out);
 
-// A finite long double ("1.5", "-3", "1e3", " 1" is refused); NaN and
-// infinity are refused.
+// A long double like Redis's string2ld ("1.5", "-3", "1e3", "inf"; " 1",
+// NaN and values out of long double's range are refused). Infinity is
+// accepted as Redis does: INCRBYFLOAT then fails on its result.
 bool ParseLongDouble(absl::string_view text, long double* out);
 
-// Redis's human float format: up to 17 significant decimals, no trailing
+// Redis's human float format: 17 decimals, then no trailing
 // zeros, no exponent ("10.6", "3", "-0.5").
 std::string FormatLongDouble(long double value);
 

@@ -45,8 +45,10 @@ class RawConnection {
   std::string pending_;
 };
 
-// Where redis-cli is (deploy/setup.sh installs redis-tools).
+// Where redis-cli and redis-benchmark are (deploy/setup.sh installs
+// redis-tools).
 constexpr char kRedisCli[] = "/usr/bin/redis-cli";
+constexpr char kRedisBenchmark[] = "/usr/bin/redis-benchmark";
 
 // Runs redis-cli -h/-p from `address` with `args`; returns its output.
 // Non-OK when it cannot run or does not finish in 30 s.

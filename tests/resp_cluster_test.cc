@@ -2,11 +2,13 @@
 // coordinator and 6 nodes, each with a RESP port): redis-cli -c follows
 // MOVED to the nodes' RESP addresses from any entry node, CLUSTER SLOTS /
 // NODES describe the cluster with RESP addresses, `redis-cli --cluster
-// check` passes, and replicas serve reads after READONLY.
+// check` passes, `redis-benchmark --cluster` runs without errors, and
+// replicas serve reads after READONLY.
 #include <pwd.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -171,6 +173,27 @@ TEST_F(RespClusterTest, RedisCliClusterCheckPasses) {
       << *out;
   EXPECT_TRUE(absl::StrContains(*out, "[OK] All 16384 slots covered.")) << *out;
   EXPECT_TRUE(absl::StrContains(*out, "exit=0")) << *out;
+}
+
+// redis-benchmark in cluster mode learns the slots from CLUSTER NODES and
+// sends each key to its primary: every request must succeed.
+TEST_F(RespClusterTest, RedisBenchmarkClusterModeRunsWithoutErrors) {
+  ASSERT_EQ(access(kRedisBenchmark, X_OK), 0)
+      << kRedisBenchmark << " is missing: run deploy/setup.sh (redis-tools)";
+  const std::string entry = cluster_->node_resp_address(1);
+  const size_t colon = entry.rfind(':');
+  absl::StatusOr<std::string> out =
+      Shell(absl::StrCat(
+                kRedisBenchmark, " --cluster -h ", entry.substr(0, colon),
+                " -p ", entry.substr(colon + 1),
+                " -t set,get -n 4000 -c 8 -r 10000 --csv 2>&1; echo exit=$?"),
+            absl::Seconds(60));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(absl::StrContains(*out, "\"SET\",")) << *out;
+  EXPECT_TRUE(absl::StrContains(*out, "\"GET\",")) << *out;
+  EXPECT_FALSE(absl::StrContains(*out, "rror")) << *out;
+  EXPECT_TRUE(absl::StrContains(*out, "exit=0")) << *out;
+  std::cerr << *out;
 }
 
 TEST_F(RespClusterTest, ReplicaServesReadsAfterReadonly) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up (installs, builds) and runs every slotcache test, then prints
+# Sets up (installs, builds) and runs every slotcache test and the fuzz
+# smoke (tests/fuzz_smoke.sh, ~60 s), then prints
 #   N passed, M failed
 # counting individual test cases. Exits non-zero on any failure, build
 # error included. Extra arguments go to `bazel test` (e.g. --config=asan).
@@ -39,6 +40,16 @@ done
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "bazel test exited with $rc"
   failed=1
+fi
+
+# The parser's fuzzer needs clang's libFuzzer (--config=fuzz), which
+# `bazel test //...` cannot build: a separate step, counted as one case.
+if tests/fuzz_smoke.sh; then
+  passed=$((passed + 1))
+else
+  echo "FAILED: tests/fuzz_smoke.sh"
+  failed=$((failed + 1))
+  rc=1
 fi
 echo "$passed passed, $failed failed"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]

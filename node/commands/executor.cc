@@ -58,10 +58,8 @@ std::string Lower(const v1::Command& c) {
   return absl::AsciiStrToLower(c.name());
 }
 
-absl::Status SyntaxError(const v1::Command& c) {
-  return InvalidInputError(
-      absl::StrCat("syntax error in '", Lower(c),
-                   "' command; check the options and their order"));
+absl::Status SyntaxError() {
+  return InvalidInputError("syntax error");
 }
 
 absl::Status WrongArity(const v1::Command& c) {
@@ -72,8 +70,7 @@ absl::Status WrongArity(const v1::Command& c) {
 absl::StatusOr<int64_t> IntArg(absl::string_view text) {
   int64_t v;
   if (!ParseInt64(text, &v)) {
-    return RangeError(absl::StrCat("value is not an integer or out of range: '",
-                                   text, "'; pass a base-10 64-bit integer"));
+    return RangeError("value is not an integer or out of range");
   }
   return v;
 }
@@ -91,8 +88,8 @@ absl::StatusOr<absl::Time> ExpiryArg(Store* store, const v1::Command& c,
                                      bool absolute, bool positive) {
   absl::StatusOr<int64_t> n = IntArg(text);
   if (!n.ok()) return n.status();
-  const absl::Status invalid = InvalidInputError(absl::StrCat(
-      "invalid expire time in '", Lower(c), "' command: '", text, "'"));
+  const absl::Status invalid = InvalidInputError(
+      absl::StrCat("invalid expire time in '", Lower(c), "' command"));
   if (positive && *n <= 0) return invalid;
   int64_t ms;
   if (__builtin_mul_overflow(*n, unit_ms, &ms)) return invalid;
@@ -147,7 +144,7 @@ Result CmdSet(Store* s, const v1::Command& c) {
       opts.expire_at = *at;
       has_expiry_option = true;
     } else {
-      return SyntaxError(c);
+      return SyntaxError();
     }
   }
   auto r = s->Set(c.args(0), c.args(1), opts);
@@ -161,7 +158,7 @@ Result CmdGetEx(Store* s, const v1::Command& c) {
   bool seen = false;
   for (int i = 1; i < c.args_size(); ++i) {
     absl::string_view a = c.args(i);
-    if (seen) return SyntaxError(c);
+    if (seen) return SyntaxError();
     seen = true;
     if (Is(a, "PERSIST")) {
       opts.persist = true;
@@ -174,7 +171,7 @@ Result CmdGetEx(Store* s, const v1::Command& c) {
       if (!at.ok()) return at.status();
       opts.expire_at = *at;
     } else {
-      return SyntaxError(c);
+      return SyntaxError();
     }
   }
   auto v = s->GetEx(c.args(0), opts);
@@ -231,7 +228,7 @@ Result CmdDecrBy(Store* s, const v1::Command& c) {
   auto d = IntArg(c.args(1));
   if (!d.ok()) return d.status();
   if (*d == std::numeric_limits<int64_t>::min()) {
-    return RangeError("decrement would overflow int64");
+    return RangeError("decrement would overflow");
   }
   return IncrByReply(s, c, -*d);
 }
@@ -239,8 +236,11 @@ Result CmdDecrBy(Store* s, const v1::Command& c) {
 Result CmdIncrByFloat(Store* s, const v1::Command& c) {
   long double delta;
   if (!ParseLongDouble(c.args(1), &delta)) {
-    return RangeError(
-        absl::StrCat("value is not a valid float: '", c.args(1), "'"));
+    // Redis checks the key's type before the increment (WRONGTYPE wins).
+    if (s->Type(c.args(0)) == storage::ValueType::kHash) {
+      return WrongTypeError();
+    }
+    return RangeError("value is not a valid float");
   }
   auto v = s->IncrByFloat(c.args(0), delta);
   if (!v.ok()) return v.status();
@@ -278,9 +278,7 @@ Result ExpireReply(Store* s, const v1::Command& c, int64_t unit_ms,
     } else if (Is(a, "LT")) {
       lt = true;
     } else {
-      return InvalidInputError(absl::StrCat("unsupported option '", a,
-                                            "' for '", Lower(c),
-                                            "'; use NX, XX, GT or LT"));
+      return InvalidInputError(absl::StrCat("Unsupported option ", a));
     }
   }
   if (nx && (xx || gt || lt)) {
@@ -397,7 +395,7 @@ Result CmdFlushAll(Store* s, const v1::Command& c) {
   // ASYNC and SYNC are accepted; the flush is always synchronous.
   if (c.args_size() > 1 || (c.args_size() == 1 && !Is(c.args(0), "ASYNC") &&
                             !Is(c.args(0), "SYNC"))) {
-    return SyntaxError(c);
+    return SyntaxError();
   }
   s->FlushAll();
   return Ok();
@@ -419,17 +417,17 @@ Result CmdScan(Store* s, const v1::Command& c) {
   size_t count = 10;
   for (int i = 1; i < c.args_size(); ++i) {
     absl::string_view a = c.args(i);
-    if (i + 1 >= c.args_size()) return SyntaxError(c);
+    if (i + 1 >= c.args_size()) return SyntaxError();
     if (Is(a, "MATCH")) {
       pattern = c.args(++i);
       if (pattern == "*") pattern.clear();
     } else if (Is(a, "COUNT")) {
       auto n = IntArg(c.args(++i));
       if (!n.ok()) return n.status();
-      if (*n < 1) return SyntaxError(c);
+      if (*n < 1) return SyntaxError();
       count = static_cast<size_t>(std::min<int64_t>(*n, 1 << 20));
     } else {
-      return SyntaxError(c);
+      return SyntaxError();
     }
   }
   storage::ScanResult r = s->Scan(cursor, pattern, count);

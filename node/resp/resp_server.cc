@@ -46,6 +46,11 @@ constexpr size_t kMaxReadChunkBytes = 1 << 20;
 // the buffer is already sent, and a buffer that grew past this is freed
 // once empty, so idle connections hold little memory.
 constexpr size_t kCompactBytes = 1 << 20;
+// A partial request this small left in a read chunk is moved to a buffer
+// of its own size, so a connection that stopped half way (or a slow
+// writer) holds its bytes, not a whole read chunk: 10,000 of them would
+// otherwise pin 640 MiB.
+constexpr size_t kSmallLeftoverBytes = 4096;
 // Idle-timeout sweep interval.
 constexpr absl::Duration kSweepInterval = absl::Seconds(1);
 constexpr int kMaxEvents = 256;
@@ -86,6 +91,16 @@ class InputBuffer {
     return data_.get() + end_;
   }
   void Commit(size_t n) { end_ += n; }
+  size_t capacity() const { return capacity_; }
+  // Moves the unconsumed bytes to an allocation of just their size.
+  void ShrinkToFit() {
+    const size_t n = size();
+    std::unique_ptr<char[]> exact(n > 0 ? new char[n] : nullptr);
+    if (n > 0) std::memcpy(exact.get(), data_.get() + start_, n);
+    data_ = std::move(exact);
+    capacity_ = end_ = n;
+    start_ = 0;
+  }
   // Frees a large buffer once it is empty.
   void MaybeRelease() {
     if (end_ == 0 && capacity_ > kCompactBytes) {
@@ -156,6 +171,8 @@ class EventLoop {
   void AddConnection(int fd);
   void OnEvents(Connection* c, uint32_t events);
   void OnReadable(Connection* c);
+  // After a read round: c keeps no read chunk it does not need.
+  void ReleaseInput(Connection* c);
   // Parses and runs what c's input holds; false when c was closed.
   bool Process(Connection* c);
   void StartWait(Connection* c, const CommandHandler::WaitRequest& wait);
@@ -176,6 +193,9 @@ class EventLoop {
   // Loop thread only.
   bool running_ = true;
   RoundContext round_;
+  // One read chunk lent to the connection being read, so connections
+  // without a partial request hold no input buffer (ReleaseInput).
+  InputBuffer spare_input_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
   uint64_t next_loop_ = 0;  // Round-robin target of the next accept.
   absl::Time last_sweep_ = absl::InfinitePast();
@@ -325,6 +345,7 @@ void EventLoop::OnReadable(Connection* c) {
                            ? std::clamp(wanted - c->in.size(), kReadChunkBytes,
                                         kMaxReadChunkBytes)
                            : kReadChunkBytes;
+  if (c->in.capacity() == 0) std::swap(c->in, spare_input_);
   char* buf = c->in.Reserve(chunk);
   const ssize_t n = recv(c->fd, buf, chunk, 0);
   if (n == 0) {
@@ -347,8 +368,19 @@ void EventLoop::OnReadable(Connection* c) {
                        server_->options_.max_query_buffer_bytes, " bytes"));
     return;
   }
-  c->in.MaybeRelease();
+  ReleaseInput(c);
   Flush(c);
+}
+
+void EventLoop::ReleaseInput(Connection* c) {
+  c->in.MaybeRelease();
+  if (c->in.size() == 0) {
+    if (spare_input_.capacity() == 0) std::swap(c->in, spare_input_);
+    c->in = InputBuffer();
+  } else if (c->in.size() <= kSmallLeftoverBytes &&
+             c->in.capacity() > kSmallLeftoverBytes) {
+    c->in.ShrinkToFit();
+  }
 }
 
 bool EventLoop::Process(Connection* c) {

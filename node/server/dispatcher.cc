@@ -92,7 +92,13 @@ absl::StatusOr<const CommandSpec*> Dispatcher::Admit(
       uint32_t key_slot = KeySlot(arg);
       if (slot == kNumSlots) {
         slot = key_slot;
-      } else if (key_slot != slot) {
+      } else if (key_slot != slot && !view.table().standalone) {
+        // A standalone node owns every slot and has no cluster clients to
+        // keep consistent with, so like a single Redis (cluster mode
+        // disabled) it runs multi-key commands across slots; routing below
+        // checks the first key's slot, which it owns like all others.
+        // CROSSSLOT is a cluster-mode rule: keys of one command may live
+        // on different shards there.
         return CrossSlotError(absl::StrCat(
             "CROSSSLOT keys of ", spec->name, " hash to different slots (",
             slot, " and ", key_slot,

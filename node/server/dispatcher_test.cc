@@ -82,12 +82,33 @@ TEST_F(DispatcherTest, KeysAndValuesAreCheckedAgainstTheirOwnLimits) {
   EXPECT_TRUE(Run(Cmd({"GET", "k2"})).value().nil());
 }
 
-TEST_F(DispatcherTest, MultiKeyCommandsNeedOneSlot) {
+TEST_F(DispatcherTest, StandaloneRunsMultiKeyCommandsAcrossSlots) {
+  // Like a single Redis with cluster mode disabled.
   ASSERT_NE(KeySlot("a"), KeySlot("b"));
-  v1::Reply cross = Run(Cmd({"MSET", "a", "1", "b", "2"}));
-  EXPECT_EQ(cross.error().code(), v1::CROSSSLOT);
-  EXPECT_TRUE(Run(Cmd({"GET", "a"})).value().nil());
-  EXPECT_EQ(Run(Cmd({"DEL", "{t}a", "{t}b"})).value().integer(), 0);
+  EXPECT_EQ(Run(Cmd({"MSET", "a", "1", "b", "2"})).value().status(), "OK");
+  EXPECT_EQ(Run(Cmd({"GET", "b"})).value().bulk(), "2");
+  EXPECT_EQ(Run(Cmd({"DEL", "a", "b", "c"})).value().integer(), 2);
+}
+
+TEST_F(DispatcherTest, ClusterModeMultiKeyCommandsNeedOneSlot) {
+  v1::ClusterMap map;
+  map.set_version(1);
+  v1::NodeInfo* self = map.add_nodes();
+  self->set_node_id("n1");
+  self->set_address("127.0.0.1:1");
+  v1::ShardInfo* shard = map.add_shards();
+  shard->set_shard_id("s1");
+  shard->add_slots()->set_end(kNumSlots - 1);
+  shard->set_primary_node_id("n1");
+  shard->set_config_epoch(1);
+  ASSERT_TRUE(cluster_.Apply(map).ok());
+
+  ASSERT_NE(KeySlot("a"), KeySlot("b"));
+  EXPECT_EQ(Run(Cmd({"MSET", "a", "1", "b", "2"})).error().code(),
+            v1::CROSSSLOT);
+  EXPECT_EQ(Run(Cmd({"MGET", "a", "b"})).error().code(), v1::CROSSSLOT);
+  EXPECT_EQ(Run(Cmd({"MGET", "{t}a", "{t}b"})).value().array().values_size(),
+            2);
 }
 
 TEST_F(DispatcherTest, RoutesThroughTheClusterMap) {

@@ -13,15 +13,13 @@ namespace slotcache::node::storage {
 namespace {
 
 absl::Status NotIntegerError() {
-  return RangeError(
-      "value is not an integer or out of range; INCR-family commands need a "
-      "base-10 64-bit integer");
+  return RangeError("value is not an integer or out of range");
 }
 
 }  // namespace
 
 absl::Status OverflowError() {
-  return RangeError("increment or decrement would overflow int64");
+  return RangeError("increment or decrement would overflow");
 }
 
 absl::StatusOr<absl::optional<std::string>> Store::Get(absl::string_view key) {
