@@ -58,9 +58,7 @@ std::string Lower(const v1::Command& c) {
   return absl::AsciiStrToLower(c.name());
 }
 
-absl::Status SyntaxError() {
-  return InvalidInputError("syntax error");
-}
+absl::Status SyntaxError() { return InvalidInputError("syntax error"); }
 
 absl::Status WrongArity(const v1::Command& c) {
   return InvalidInputError(
