@@ -25,10 +25,7 @@ class ClusterFormationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cluster_ = new TestCluster();
-    ASSERT_TRUE(cluster_->StartCoordinator().ok());
-    absl::Status started = cluster_->StartNodes(9);
-    ASSERT_TRUE(started.ok()) << started;
-    absl::Status created = cluster_->CreateCluster(3, 2);
+    absl::Status created = cluster_->StartAndCreate(9, 3, 2);
     ASSERT_TRUE(created.ok()) << created;
     absl::StatusOr<v1::ClusterMap> map = cluster_->Describe();
     ASSERT_TRUE(map.ok()) << map.status();

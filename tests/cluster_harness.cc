@@ -230,6 +230,12 @@ absl::StatusOr<uint64_t> TestCluster::NodeMapVersion(int i) const {
   return status->cluster_map_version();
 }
 
+absl::Status TestCluster::StartAndCreate(int nodes, int shards, int replicas) {
+  if (absl::Status s = StartCoordinator(); !s.ok()) return s;
+  if (absl::Status s = StartNodes(nodes); !s.ok()) return s;
+  return CreateCluster(shards, replicas);
+}
+
 absl::Status TestCluster::CreateCluster(int shards, int replicas) {
   const int wanted = node_count();
   absl::Status registered = WaitForMap(

@@ -68,6 +68,9 @@ class TestCluster {
   // started nodes registered, then waits until `slotctl cluster check`
   // passes and every node applied the final map.
   absl::Status CreateCluster(int shards, int replicas);
+  // The usual start of a cluster test: StartCoordinator, StartNodes(`nodes`)
+  // and CreateCluster(`shards`, `replicas`); the first failure, if any.
+  absl::Status StartAndCreate(int nodes, int shards, int replicas);
 
   // Waits until every replica in the map is linked to its primary, has
   // completed a sync (so it is eligible for promotion), and has told the

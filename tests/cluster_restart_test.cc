@@ -27,10 +27,7 @@ const v1::NodeInfo* FindNode(const v1::ClusterMap& map, const std::string& id) {
 class ClusterRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(cluster_.StartCoordinator().ok());
-    absl::Status started = cluster_.StartNodes(9);
-    ASSERT_TRUE(started.ok()) << started;
-    absl::Status created = cluster_.CreateCluster(3, 2);
+    absl::Status created = cluster_.StartAndCreate(9, 3, 2);
     ASSERT_TRUE(created.ok()) << created;
   }
 

@@ -30,10 +30,7 @@ constexpr int kKeysPerRound = 200;
 class FailoverChaosTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(cluster_.StartCoordinator().ok());
-    absl::Status started = cluster_.StartNodes(9);
-    ASSERT_TRUE(started.ok()) << started;
-    absl::Status created = cluster_.CreateCluster(3, 2);
+    absl::Status created = cluster_.StartAndCreate(9, 3, 2);
     ASSERT_TRUE(created.ok()) << created;
     absl::Status synced = cluster_.WaitReplicasSynced();
     ASSERT_TRUE(synced.ok()) << synced;

@@ -59,10 +59,7 @@ v1::Command Set(const std::string& key, const std::string& value) {
 class FailoverTest : public ::testing::Test {
  protected:
   void StartCluster(int nodes, int shards, int replicas) {
-    ASSERT_TRUE(cluster_.StartCoordinator().ok());
-    absl::Status started = cluster_.StartNodes(nodes);
-    ASSERT_TRUE(started.ok()) << started;
-    absl::Status created = cluster_.CreateCluster(shards, replicas);
+    absl::Status created = cluster_.StartAndCreate(nodes, shards, replicas);
     ASSERT_TRUE(created.ok()) << created;
     absl::Status synced = cluster_.WaitReplicasSynced();
     ASSERT_TRUE(synced.ok()) << synced;

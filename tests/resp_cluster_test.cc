@@ -27,10 +27,7 @@ class RespClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     cluster_ = new TestCluster();
-    ASSERT_TRUE(cluster_->StartCoordinator().ok());
-    absl::Status started = cluster_->StartNodes(6);
-    ASSERT_TRUE(started.ok()) << started;
-    absl::Status created = cluster_->CreateCluster(3, 1);
+    absl::Status created = cluster_->StartAndCreate(6, 3, 1);
     ASSERT_TRUE(created.ok()) << created;
     absl::StatusOr<v1::ClusterMap> map = cluster_->Describe();
     ASSERT_TRUE(map.ok()) << map.status();
