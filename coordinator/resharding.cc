@@ -221,6 +221,10 @@ std::string RangesText(const SlotRanges& ranges) {
   return absl::StrJoin(parts, ",");
 }
 
+std::string MigrationId(const std::string& op_id, int index) {
+  return absl::StrCat(op_id, "/move-", index + 1);
+}
+
 absl::StatusOr<SlotRanges> HighestSlots(const SlotRanges& owned,
                                         uint32_t count) {
   const SlotRanges sorted = NormalizeRanges(owned);

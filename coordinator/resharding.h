@@ -52,6 +52,10 @@ std::string RangesText(const SlotRanges& ranges);
 absl::StatusOr<SlotRanges> HighestSlots(const SlotRanges& owned,
                                         uint32_t count);
 
+// The migration id of move `index` (from 0) of operation `op_id`, as the
+// nodes see it (StartImportRequest.migration_id).
+std::string MigrationId(const std::string& op_id, int index);
+
 // One shard as the planners see it.
 struct ShardSlots {
   std::string shard_id;
