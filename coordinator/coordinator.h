@@ -86,6 +86,9 @@ struct CoordinatorOptions {
   // Not owned; must outlive the coordinator. Manual failover needs it
   // (it pauses the primary and polls the target); null refuses it.
   NodeAdmin* node_admin = nullptr;
+  // Not owned; the admin calls of slot migrations (longer deadlines than
+  // a failover's). Null: node_admin's are used; both null refuse them.
+  NodeAdmin* migration_admin = nullptr;
   // Slot migration (docs/RESHARDING.md). How long the source pauses
   // writes to the moving slots at the cut-over (D). A move commits only
   // before pause start + D - primary_lease - lease_drift_margin, so this
@@ -338,6 +341,8 @@ class Coordinator {
   // else what is left to clean.
   std::string RollBackMove(const std::string& migration_id,
                            const v1::SlotMove& move);
+  // options_.migration_admin, else options_.node_admin (may be null).
+  NodeAdmin* MigrationAdmin() const;
   // The gRPC address of the shard's primary ("" when it has none).
   std::string PrimaryAddressLocked(const std::string& shard_id) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

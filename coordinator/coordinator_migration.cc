@@ -41,6 +41,11 @@ struct Coordinator::MoveRun {
   }
 };
 
+NodeAdmin* Coordinator::MigrationAdmin() const {
+  return options_.migration_admin != nullptr ? options_.migration_admin
+                                             : options_.node_admin;
+}
+
 void Coordinator::StartMover(std::function<void()> run) {
   absl::MutexLock lock(&mover_mu_);
   // The previous runner finished its operation; let its thread end.
@@ -175,7 +180,7 @@ void Coordinator::RunResharding() {
 }
 
 absl::Status Coordinator::RunMove(MoveRun& run) {
-  NodeAdmin* admin = options_.node_admin;
+  NodeAdmin* admin = MigrationAdmin();
   const absl::Duration pause = options_.migration_pause;
   auto roll_back = [&](const std::string& why) {
     {
@@ -462,7 +467,7 @@ absl::Status Coordinator::CommitMoveLocked(MoveRun& run, absl::Time deadline) {
 
 std::string Coordinator::RollBackMove(const std::string& migration_id,
                                       const v1::SlotMove& move) {
-  NodeAdmin* admin = options_.node_admin;
+  NodeAdmin* admin = MigrationAdmin();
   v1::AbortImportRequest abort;
   abort.set_migration_id(migration_id);
   *abort.mutable_slots() = move.slots();

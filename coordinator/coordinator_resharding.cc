@@ -64,7 +64,7 @@ absl::Status Coordinator::CheckNoReshardingLocked() const {
     return absl::FailedPreconditionError(
         "there is no cluster yet; create it first (slotctl cluster create)");
   }
-  if (options_.node_admin == nullptr) {
+  if (MigrationAdmin() == nullptr) {
     return absl::FailedPreconditionError(
         "this coordinator cannot reach nodes' admin service, so resharding "
         "is off");
@@ -229,7 +229,7 @@ absl::StatusOr<v1::RebalanceResponse> Coordinator::Rebalance(
   std::vector<std::pair<std::string, std::string>> primaries;
   {
     absl::MutexLock lock(&mu_);
-    if (options_.node_admin != nullptr) {
+    if (MigrationAdmin() != nullptr) {
       for (const v1::ShardInfo& shard : shards_) {
         primaries.emplace_back(shard.shard_id(),
                                PrimaryAddressLocked(shard.shard_id()));
@@ -237,7 +237,7 @@ absl::StatusOr<v1::RebalanceResponse> Coordinator::Rebalance(
     }
   }
   if (by != "slots") {
-    if (options_.node_admin == nullptr) {
+    if (MigrationAdmin() == nullptr) {
       return absl::FailedPreconditionError(
           "this coordinator cannot reach nodes' admin service; rebalance "
           "--by=slots");
@@ -245,7 +245,7 @@ absl::StatusOr<v1::RebalanceResponse> Coordinator::Rebalance(
     for (const auto& [shard_id, address] : primaries) {
       absl::StatusOr<v1::SlotStatsResponse> stats =
           address.empty() ? absl::UnavailableError("it has no healthy primary")
-                          : options_.node_admin->GetSlotStats(address);
+                          : MigrationAdmin()->GetSlotStats(address);
       if (!stats.ok()) {
         return absl::UnavailableError(
             absl::StrCat("could not read the keys per slot of ", shard_id, ": ",
