@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/node_id.h"
+#include "common/slot.h"
 #include "common/status.h"
 #include "coordinator/placement.h"
 
@@ -55,11 +56,14 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(
       c->nodes_[id] = std::move(node);
     }
     c->shards_ = std::move(state->shards);
+    // By first slot; shards without slots (just added) last, by id.
+    auto first_slot = [](const v1::ShardInfo& s) {
+      return s.slots_size() > 0 ? s.slots(0).start() : kNumSlots;
+    };
     std::sort(c->shards_.begin(), c->shards_.end(),
-              [](const v1::ShardInfo& a, const v1::ShardInfo& b) {
-                return a.slots_size() > 0 && b.slots_size() > 0
-                           ? a.slots(0).start() < b.slots(0).start()
-                           : a.shard_id() < b.shard_id();
+              [&](const v1::ShardInfo& a, const v1::ShardInfo& b) {
+                return std::make_pair(first_slot(a), a.shard_id()) <
+                       std::make_pair(first_slot(b), b.shard_id());
               });
     c->operations_ = std::move(state->operations);
     c->detect_after_ = now + options.startup_grace;

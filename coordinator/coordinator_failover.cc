@@ -103,9 +103,9 @@ absl::StatusOr<Coordinator::Failover> Coordinator::BeginFailoverLocked(
     return s;
   }
   failovers_[f.shard_id] = f;
-  // A failover (necessarily automatic: a manual one is refused while a
-  // move of its shard runs) of a shard of the move in flight: the source
-  // or target primary it talks to is going away, so the move rolls back
+  // A failover (automatic: a manual one is refused while a move of its
+  // shard runs) of a shard of the move in flight: the source or target
+  // primary it talks to is going away, so the move rolls back
   // (docs/RESHARDING.md step 6).
   if (resharding_.has_value() &&
       (resharding_->from_shard == f.shard_id ||
@@ -320,22 +320,6 @@ absl::StatusOr<v1::FailoverResponse> Coordinator::StartFailover(
           "retry"));
     }
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (resharding_.has_value()) {
-      const v1::Operation* op = FindOperationLocked(resharding_->op_id);
-      for (const v1::SlotMove& move : op->moves()) {
-        if (move.committed()) continue;
-        if (move.from_shard_id() == request.shard_id() ||
-            move.to_shard_id() == request.shard_id()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              request.shard_id(), " takes part in ", op->kind(), " ", op->id(),
-              ", which is moving slots; wait until `slotctl operations` "
-              "shows it finished (or cancel it), then retry"));
-        }
-      }
-    }
-  }
   // The previous manual failover finished its switch; let its thread end.
   if (manual_.joinable()) manual_.join();
 
@@ -344,6 +328,21 @@ absl::StatusOr<v1::FailoverResponse> Coordinator::StartFailover(
     return absl::FailedPreconditionError(
         "this coordinator cannot reach nodes' admin service, so manual "
         "failover is off");
+  }
+  // Checked under the same lock as BeginFailoverLocked, so no move of the
+  // shard can start in between.
+  if (resharding_.has_value()) {
+    const v1::Operation* op = FindOperationLocked(resharding_->op_id);
+    for (const v1::SlotMove& move : op->moves()) {
+      if (move.committed()) continue;
+      if (move.from_shard_id() == request.shard_id() ||
+          move.to_shard_id() == request.shard_id()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            request.shard_id(), " takes part in ", op->kind(), " ", op->id(),
+            ", which is moving slots; wait until `slotctl operations` shows "
+            "it finished (or cancel it), then retry"));
+      }
+    }
   }
   const v1::ShardInfo* shard = FindShardLocked(request.shard_id());
   if (shard == nullptr) {
