@@ -156,7 +156,8 @@ TEST_F(MigrationTest, FailureAtEachStepRollsBackAndChangesNothing) {
     const char* why;
   };
   for (const Case& c :
-       {Case{"StartImport", "the target refused the import"},
+       {Case{"AbortImport", "could not clean the target first"},
+        Case{"StartImport", "the target refused the import"},
         Case{"PauseSlotWrites", "could not pause writes on the source"},
         Case{"FinishImport", "FinishImport failed on the target"}}) {
     SCOPED_TRACE(c.call);
@@ -176,7 +177,7 @@ TEST_F(MigrationTest, FailureAtEachStepRollsBackAndChangesNothing) {
   ASSERT_TRUE(started.ok());
   ExpectRolledBack(WaitDone(started->id()), "stream broke");
   std::vector<std::string> kinds = EventKinds();
-  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "migration_rolled_back"), 4);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "migration_rolled_back"), 5);
 }
 
 TEST_F(MigrationTest, TargetCatchingUpTooLateRollsBack) {
