@@ -284,6 +284,34 @@ TEST_F(MigrationTest, AutomaticFailoverOfTheSourceRollsTheMoveBack) {
       << refused.status();
 }
 
+TEST_F(MigrationTest, FailoverOfTheTargetRollsBackOnItsNewPrimary) {
+  StallImport();
+  absl::StatusOr<v1::Operation> started = Migrate(0, 1, 10);
+  ASSERT_TRUE(started.ok());
+  WaitForCall("StartImport");
+  // shard-2's primary goes silent; a replica replaces it at once (no
+  // lease was granted in this process).
+  const std::string old_primary = map_.shards(1).primary_node_id();
+  clock_.Advance(absl::Milliseconds(600));
+  ReportAllBut(old_primary);
+  coordinator_->DetectFailures();
+  const std::string new_primary = Shard(1).primary_node_id();
+  ASSERT_NE(new_primary, old_primary);
+  v1::Operation op = WaitDone(started->id());
+  EXPECT_EQ(op.state(), v1::Operation::FAILED);
+  EXPECT_NE(op.message().find("a failover of shard-2 started"),
+            std::string::npos)
+      << op.message();
+  const std::string new_address =
+      FindNode(*coordinator_->CurrentMap(), new_primary)->address();
+  EXPECT_EQ(admin_.CallsOf("AbortImport"),
+            (std::vector<std::string>{"AbortImport " + Address(1),
+                                      "AbortImport " + new_address}));
+  EXPECT_EQ(admin_.CallsOf("ResumeSlotWrites"),
+            std::vector<std::string>{"ResumeSlotWrites " + Address(0)});
+  EXPECT_EQ(Slots(Shard(1)), Slots(map_.shards(1)));
+}
+
 TEST_F(MigrationTest, RestartRollsBackTheMoveInFlight) {
   StallImport();
   absl::StatusOr<v1::Operation> started = Migrate(0, 1, 10);
