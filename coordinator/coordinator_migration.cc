@@ -397,6 +397,10 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
 }
 
 absl::Status Coordinator::CommitMoveLocked(MoveRun& run, absl::Time deadline) {
+  // Checked under mu_, held until the new map is published: no heartbeat
+  // reply (no lease) goes out between this check and the publication, so
+  // every lease the source holds was granted before `now` and ends before
+  // now + lease, and every later reply carries the new map.
   const absl::Time now = absl::Now();
   if (now >= deadline) {
     return absl::DeadlineExceededError(absl::StrCat(
