@@ -189,6 +189,10 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
                             nullptr);
     }
     const std::string left = RollBackMove(run.migration_id, run.move);
+    if (!left.empty() && stop_.stopped()) {
+      // Cut short by the shutdown: the next start rolls it back again.
+      return absl::AbortedError("coordinator stopping");
+    }
     const std::string text =
         absl::StrCat(run.Name(), " rolled back: ", why, "; ",
                      left.empty() ? absl::StrCat("the slots stay with ",
