@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/node_id.h"
+#include "common/slot.h"
 #include "common/status.h"
 #include "coordinator/placement.h"
 
@@ -40,34 +41,43 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(
   absl::StatusOr<StoredState> state = store->Load();
   if (!state.ok()) return state.status();
   std::unique_ptr<Coordinator> c(new Coordinator(std::move(store), options));
-  absl::MutexLock lock(&c->mu_);
-  c->meta_ = state->meta;
-  const absl::Time now = options.clock->Now();
-  for (v1::NodeInfo& node : state->nodes) {
-    std::string id = node.node_id();
-    Liveness& live = c->liveness_[id];
-    live.last_seen = now;
-    // The previous process may have granted a lease just before it
-    // stopped; count it as granted now (failover.h).
-    live.last_lease_grant = now;
-    c->nodes_[id] = std::move(node);
+  bool recover = false;
+  {
+    absl::MutexLock lock(&c->mu_);
+    c->meta_ = state->meta;
+    const absl::Time now = options.clock->Now();
+    for (v1::NodeInfo& node : state->nodes) {
+      std::string id = node.node_id();
+      Liveness& live = c->liveness_[id];
+      live.last_seen = now;
+      // The previous process may have granted a lease just before it
+      // stopped; count it as granted now (failover.h).
+      live.last_lease_grant = now;
+      c->nodes_[id] = std::move(node);
+    }
+    c->shards_ = std::move(state->shards);
+    // By first slot; shards without slots (just added) last, by id.
+    auto first_slot = [](const v1::ShardInfo& s) {
+      return s.slots_size() > 0 ? s.slots(0).start() : kNumSlots;
+    };
+    std::sort(c->shards_.begin(), c->shards_.end(),
+              [&](const v1::ShardInfo& a, const v1::ShardInfo& b) {
+                return std::make_pair(first_slot(a), a.shard_id()) <
+                       std::make_pair(first_slot(b), b.shard_id());
+              });
+    c->operations_ = std::move(state->operations);
+    c->detect_after_ = now + options.startup_grace;
+    c->PublishLocked();
+    c->RollBackInterruptedLocked();
+    SC_LOG(INFO,
+           "coordinator state loaded: %d nodes, %d shards, map version %d, "
+           "max config epoch %d",
+           c->nodes_.size(), c->shards_.size(), c->meta_.map_version(),
+           c->meta_.max_config_epoch());
+    recover = !c->recovered_.empty();
   }
-  c->shards_ = std::move(state->shards);
-  std::sort(c->shards_.begin(), c->shards_.end(),
-            [](const v1::ShardInfo& a, const v1::ShardInfo& b) {
-              return a.slots_size() > 0 && b.slots_size() > 0
-                         ? a.slots(0).start() < b.slots(0).start()
-                         : a.shard_id() < b.shard_id();
-            });
-  c->operations_ = std::move(state->operations);
-  c->detect_after_ = now + options.startup_grace;
-  c->PublishLocked();
-  c->RollBackInterruptedLocked();
-  SC_LOG(INFO,
-         "coordinator state loaded: %d nodes, %d shards, map version %d, "
-         "max config epoch %d",
-         c->nodes_.size(), c->shards_.size(), c->meta_.map_version(),
-         c->meta_.max_config_epoch());
+  // Interrupted moves are rolled back once their nodes answer.
+  if (recover) c->StartMover([raw = c.get()] { raw->RecoverInterrupted(); });
   return c;
 }
 
@@ -84,8 +94,12 @@ void Coordinator::Shutdown() {
   }
   stop_.Stop();
   if (detector_.joinable()) detector_.join();
-  absl::MutexLock lock(&manual_mu_);
-  if (manual_.joinable()) manual_.join();
+  {
+    absl::MutexLock lock(&manual_mu_);
+    if (manual_.joinable()) manual_.join();
+  }
+  absl::MutexLock lock(&mover_mu_);
+  if (mover_.joinable()) mover_.join();
 }
 
 v1::Health Coordinator::AliveHealth(const v1::NodeInfo& node) {
@@ -143,6 +157,13 @@ absl::Status Coordinator::CommitLocked(StateUpdate update,
     } else {
       shards_.push_back(std::move(shard));
     }
+  }
+  for (const std::string& id : update.removed_shard_ids) {
+    shards_.erase(std::remove_if(shards_.begin(), shards_.end(),
+                                 [&](const v1::ShardInfo& s) {
+                                   return s.shard_id() == id;
+                                 }),
+                  shards_.end());
   }
   for (v1::Operation& op : update.operations) {
     auto it =

@@ -28,6 +28,17 @@
 //     (rolled back, the shard keeps its primary) and, when the primary is
 //     still down, failure handling starts a new one.
 //
+// Resharding (coordinator_migration.cc, plans in resharding.h,
+// docs/RESHARDING.md): MigrateSlots, Rebalance and RemoveShard each start
+// one operation whose planned moves are persisted before anything runs;
+// its moves run one after the other on a thread of their own. At most one
+// such operation runs at a time. A move commits in one persisted write
+// (slots to the target, new epochs for both shards) only inside the
+// source's bounded write pause minus a lease; anything failing before
+// that rolls it back (AbortImport on the target's current primary,
+// ResumeSlotWrites on the source). A failover of a shard of the move in
+// flight and a move of a shard being failed over exclude each other.
+//
 // Thread-safety: all public methods are safe to call from any thread.
 #ifndef SLOTCACHE_COORDINATOR_COORDINATOR_H_
 #define SLOTCACHE_COORDINATOR_COORDINATOR_H_
@@ -35,6 +46,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +62,7 @@
 #include "common/stop_signal.h"
 #include "coordinator/failover.h"
 #include "coordinator/node_admin.h"
+#include "coordinator/resharding.h"
 #include "coordinator/state_store.h"
 #include "proto/common.pb.h"
 #include "proto/coordinator.pb.h"
@@ -73,6 +86,27 @@ struct CoordinatorOptions {
   // Not owned; must outlive the coordinator. Manual failover needs it
   // (it pauses the primary and polls the target); null refuses it.
   NodeAdmin* node_admin = nullptr;
+  // Not owned; the admin calls of slot migrations (longer deadlines than
+  // a failover's). Null: node_admin's are used; both null refuse them.
+  NodeAdmin* migration_admin = nullptr;
+  // Slot migration (docs/RESHARDING.md). How long the source pauses
+  // writes to the moving slots at the cut-over (D). A move commits only
+  // before pause start + D - primary_lease - lease_drift_margin, so this
+  // bounds the time the target has to catch up, finish and have its
+  // replicas acknowledge.
+  absl::Duration migration_pause = absl::Seconds(2);
+  // The cut-over starts once the target is at most this far (in source
+  // log offsets) behind the source.
+  uint64_t migration_close_behind = 1000;
+  // A move whose target has not come that close within this (snapshot and
+  // tail) is rolled back.
+  absl::Duration migration_catch_up_timeout = absl::Minutes(10);
+  // How often a move polls its target's import status.
+  absl::Duration migration_poll = absl::Milliseconds(5);
+  // A rollback retries AbortImport / ResumeSlotWrites this many times,
+  // this far apart (the target may be mid-failover, without a primary).
+  int migration_rollback_attempts = 10;
+  absl::Duration migration_retry_interval = absl::Milliseconds(200);
   // After a (re)start, nodes get this long to reconnect before failure
   // detection starts (they back off while the coordinator was down).
   absl::Duration startup_grace = absl::Seconds(3);
@@ -120,6 +154,31 @@ class Coordinator {
   absl::StatusOr<v1::FailoverResponse> StartFailover(
       const v1::FailoverRequest& request);
 
+  // Resharding (docs/RESHARDING.md, coordinator_migration.cc). Each of
+  // MigrateSlots, Rebalance (unless dry_run or nothing to do) and
+  // RemoveShard starts one operation (RUNNING) and returns at once.
+  // Errors (nothing started): INVALID_ARGUMENT for bad slots or shapes,
+  // NOT_FOUND for an unknown shard, FAILED_PRECONDITION while another
+  // slot-moving operation or a failover of a shard involved runs.
+  absl::StatusOr<v1::MigrateSlotsResponse> MigrateSlots(
+      const v1::MigrateSlotsRequest& request);
+  // by=keys|bytes asks each shard's primary for its keys per slot.
+  absl::StatusOr<v1::RebalanceResponse> Rebalance(
+      const v1::RebalanceRequest& request);
+  // Forms a new shard without slots from registered nodes in no shard.
+  // FAILED_PRECONDITION (with how many nodes are needed) when too few.
+  absl::StatusOr<v1::AddShardResponse> AddShard(
+      const v1::AddShardRequest& request);
+  // Drains the shard's slots to the others, then takes it out of the map.
+  absl::StatusOr<v1::RemoveShardResponse> RemoveShard(
+      const v1::RemoveShardRequest& request);
+  // NOT_FOUND for an unknown id.
+  absl::StatusOr<v1::Operation> GetOperation(const std::string& id) const;
+  // Asks a RUNNING slot-moving operation to roll back its move in flight
+  // and stop; returns it as it is now. FAILED_PRECONDITION when it already
+  // finished or is not one that can be cancelled.
+  absl::StatusOr<v1::Operation> CancelOperation(const std::string& id);
+
   absl::StatusOr<v1::ListEventsResponse> ListEvents(
       const v1::ListEventsRequest& request) const;
   v1::ListOperationsResponse ListOperations() const;
@@ -144,6 +203,8 @@ class Coordinator {
 
   // Wakes every WaitForMapAfter(), stops the failure-detection thread and
   // waits for a running manual failover to end (rolled back if unfinished).
+  // A resharding move in flight is left as a crash would leave it (its
+  // pause ends by itself): the next start rolls it back.
   void Shutdown();
 
  private:
@@ -169,6 +230,27 @@ class Coordinator {
     std::string history_id;
     uint64_t primary_offset = 0;
   };
+  // The slot-moving operation in flight (at most one).
+  struct Resharding {
+    std::string op_id;
+    // Why the move in flight must roll back (cancel, automatic failover
+    // of one of its shards); empty while it may go on.
+    std::string abort_reason;
+    // Shards of the move in flight (empty between moves).
+    std::string from_shard;
+    std::string to_shard;
+    // Counters of the moves done, for MigrationProgress.
+    uint64_t keys_done = 0;
+    uint64_t bytes_done = 0;
+    uint64_t keys_total_done = 0;
+  };
+  // A move to roll back after a restart (RUNNING operation found).
+  struct PendingRollback {
+    std::string migration_id;
+    v1::SlotMove move;
+  };
+  // One move as the runner runs it (coordinator_migration.cc).
+  struct MoveRun;
   struct PendingEvent {
     std::string kind;
     std::string message;
@@ -219,8 +301,59 @@ class Coordinator {
   void AdvanceFailoversLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The manual failover's steps, on its own thread.
   void RunManualFailover(Failover failover, std::string target);
-  // Marks operations left RUNNING by an earlier process FAILED.
+  // Marks operations left RUNNING by an earlier process FAILED (failover)
+  // or queues their rollback (resharding: RecoverReshardingLocked).
   void RollBackInterruptedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Resharding steps (coordinator_migration.cc).
+  void RecoverReshardingLocked(const v1::Operation& op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why a move between the two shards may not start now ("" when it may).
+  std::string MoveBlockerLocked(const std::string& from,
+                                const std::string& to) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FAILED_PRECONDITION while a slot-moving operation runs.
+  absl::Status CheckNoReshardingLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Persists a RUNNING operation of `kind` with `moves` and registers it.
+  absl::StatusOr<v1::Operation> BeginReshardingLocked(
+      const std::string& kind, const std::string& shard_id,
+      const std::string& request, std::vector<v1::SlotMove> moves)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::Operation* FindOperationLocked(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the operation in flight with `state` and `outcome`.
+  void FinishReshardingLocked(v1::Operation::State state,
+                              const std::string& outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the runner thread (`run` is RunResharding or the recovery).
+  void StartMover(std::function<void()> run) ABSL_LOCKS_EXCLUDED(mu_);
+  void RunResharding();
+  // Runs one move through steps 1-5; an error means it was rolled back
+  // (its message says why), ABORTED that the coordinator is stopping.
+  absl::Status RunMove(MoveRun& run);
+  // Why `run` must stop now ("" when it may go on).
+  std::string InterruptionLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CommitMoveLocked(MoveRun& run, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Step 6: AbortImport on the target's current primary and
+  // ResumeSlotWrites on the source's, retried; "" when both succeeded,
+  // else what is left to clean.
+  std::string RollBackMove(const std::string& migration_id,
+                           const v1::SlotMove& move);
+  // options_.migration_admin, else options_.node_admin (may be null).
+  NodeAdmin* MigrationAdmin() const;
+  // The gRPC address of the shard's primary ("" when it has none).
+  std::string PrimaryAddressLocked(const std::string& shard_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpdateMigrationLocked(const std::string& step,
+                             const std::string& progress,
+                             const v1::ImportStatus* status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the drained shard out of the map (remove_shard's last step).
+  absl::Status CommitRemovalLocked(const std::string& shard_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecoverInterrupted();
   // Health a node should show once it is alive.
   static v1::Health AliveHealth(const v1::NodeInfo& node);
   void FailureDetectionLoop();
@@ -247,12 +380,20 @@ class Coordinator {
   // silently (no new events) until a replica becomes eligible.
   absl::flat_hash_set<std::string> down_shards_ ABSL_GUARDED_BY(mu_);
 
+  // The slot-moving operation running, if any.
+  std::optional<Resharding> resharding_ ABSL_GUARDED_BY(mu_);
+  // Moves of an interrupted operation to roll back (RecoverInterrupted).
+  std::vector<PendingRollback> recovered_ ABSL_GUARDED_BY(mu_);
+
   StopSignal stop_;
   std::thread detector_;
   // Taken before mu_. The last manual failover's thread (joined by
   // Shutdown or when the next one starts).
   absl::Mutex manual_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::thread manual_ ABSL_GUARDED_BY(manual_mu_);
+  // Taken before mu_. The resharding runner's thread.
+  absl::Mutex mover_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::thread mover_ ABSL_GUARDED_BY(mover_mu_);
 };
 
 }  // namespace slotcache::coordinator

@@ -103,6 +103,18 @@ absl::StatusOr<Coordinator::Failover> Coordinator::BeginFailoverLocked(
     return s;
   }
   failovers_[f.shard_id] = f;
+  // A failover (automatic: a manual one is refused while a move of its
+  // shard runs) of a shard of the move in flight: the source or target
+  // primary it talks to is going away, so the move rolls back
+  // (docs/RESHARDING.md step 6).
+  if (resharding_.has_value() &&
+      (resharding_->from_shard == f.shard_id ||
+       resharding_->to_shard == f.shard_id) &&
+      resharding_->abort_reason.empty()) {
+    resharding_->abort_reason =
+        absl::StrCat("a failover of ", f.shard_id, " started (", f.op_id, ": ",
+                     request, ")");
+  }
   return f;
 }
 
@@ -189,7 +201,13 @@ void Coordinator::FailFailoverLocked(const Failover& failover,
 
 void Coordinator::RollBackInterruptedLocked() {
   std::vector<Failover> interrupted;
+  std::vector<v1::Operation> reshardings;
   for (const v1::Operation& op : operations_) {
+    if (op.state() == v1::Operation::RUNNING &&
+        (op.kind() == "migrate_slots" || op.kind() == "rebalance" ||
+         op.kind() == "remove_shard")) {
+      reshardings.push_back(op);
+    }
     if (op.state() == v1::Operation::RUNNING && op.kind() == "failover") {
       Failover& f = interrupted.emplace_back();
       f.op_id = op.id();
@@ -205,6 +223,7 @@ void Coordinator::RollBackInterruptedLocked() {
         "(the shard keeps its primary; a failed primary is failed over "
         "again automatically, a manual failover can be retried)");
   }
+  for (const v1::Operation& op : reshardings) RecoverReshardingLocked(op);
 }
 
 void Coordinator::AdvanceFailoversLocked() {
@@ -309,6 +328,21 @@ absl::StatusOr<v1::FailoverResponse> Coordinator::StartFailover(
     return absl::FailedPreconditionError(
         "this coordinator cannot reach nodes' admin service, so manual "
         "failover is off");
+  }
+  // Checked under the same lock as BeginFailoverLocked, so no move of the
+  // shard can start in between.
+  if (resharding_.has_value()) {
+    const v1::Operation* op = FindOperationLocked(resharding_->op_id);
+    for (const v1::SlotMove& move : op->moves()) {
+      if (move.committed()) continue;
+      if (move.from_shard_id() == request.shard_id() ||
+          move.to_shard_id() == request.shard_id()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            request.shard_id(), " takes part in ", op->kind(), " ", op->id(),
+            ", which is moving slots; wait until `slotctl operations` shows "
+            "it finished (or cancel it), then retry"));
+      }
+    }
   }
   const v1::ShardInfo* shard = FindShardLocked(request.shard_id());
   if (shard == nullptr) {

@@ -15,6 +15,14 @@ constexpr absl::Duration kWatchPoll = absl::Milliseconds(500);
 // ended (its handler waits this long at most for the pusher to stop).
 constexpr absl::Duration kPushPoll = absl::Milliseconds(100);
 
+// The reply of a unary call: `result`'s value, or its error (typed).
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
 grpc::Status ShuttingDown() {
   return ToGrpcStatus(absl::UnavailableError(
       "coordinator is shutting down; reconnect to it (or its replacement)"));
@@ -199,6 +207,43 @@ grpc::Status CoordinatorServiceImpl::Failover(
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = std::move(*result);
   return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorServiceImpl::MigrateSlots(
+    grpc::ServerContext*, const v1::MigrateSlotsRequest* request,
+    v1::MigrateSlotsResponse* response) {
+  return Reply(coordinator_->MigrateSlots(*request), response);
+}
+
+grpc::Status CoordinatorServiceImpl::Rebalance(
+    grpc::ServerContext*, const v1::RebalanceRequest* request,
+    v1::RebalanceResponse* response) {
+  return Reply(coordinator_->Rebalance(*request), response);
+}
+
+grpc::Status CoordinatorServiceImpl::AddShard(
+    grpc::ServerContext*, const v1::AddShardRequest* request,
+    v1::AddShardResponse* response) {
+  return Reply(coordinator_->AddShard(*request), response);
+}
+
+grpc::Status CoordinatorServiceImpl::RemoveShard(
+    grpc::ServerContext*, const v1::RemoveShardRequest* request,
+    v1::RemoveShardResponse* response) {
+  return Reply(coordinator_->RemoveShard(*request), response);
+}
+
+grpc::Status CoordinatorServiceImpl::GetOperation(
+    grpc::ServerContext*, const v1::GetOperationRequest* request,
+    v1::Operation* response) {
+  return Reply(coordinator_->GetOperation(request->operation_id()), response);
+}
+
+grpc::Status CoordinatorServiceImpl::CancelOperation(
+    grpc::ServerContext*, const v1::CancelOperationRequest* request,
+    v1::Operation* response) {
+  return Reply(coordinator_->CancelOperation(request->operation_id()),
+               response);
 }
 
 }  // namespace slotcache::coordinator

@@ -48,6 +48,24 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
   grpc::Status Failover(grpc::ServerContext* context,
                         const v1::FailoverRequest* request,
                         v1::FailoverResponse* response) override;
+  grpc::Status MigrateSlots(grpc::ServerContext* context,
+                            const v1::MigrateSlotsRequest* request,
+                            v1::MigrateSlotsResponse* response) override;
+  grpc::Status Rebalance(grpc::ServerContext* context,
+                         const v1::RebalanceRequest* request,
+                         v1::RebalanceResponse* response) override;
+  grpc::Status AddShard(grpc::ServerContext* context,
+                        const v1::AddShardRequest* request,
+                        v1::AddShardResponse* response) override;
+  grpc::Status RemoveShard(grpc::ServerContext* context,
+                           const v1::RemoveShardRequest* request,
+                           v1::RemoveShardResponse* response) override;
+  grpc::Status GetOperation(grpc::ServerContext* context,
+                            const v1::GetOperationRequest* request,
+                            v1::Operation* response) override;
+  grpc::Status CancelOperation(grpc::ServerContext* context,
+                               const v1::CancelOperationRequest* request,
+                               v1::Operation* response) override;
 
   // Cancels every open stream and refuses new ones.
   void Shutdown();

@@ -173,5 +173,63 @@ TEST_F(CoordinatorServiceTest, ShutdownEndsOpenStreamsPromptly) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
+TEST_F(CoordinatorServiceTest, ReshardingCallsReturnTypedErrors) {
+  // Before a cluster exists every slot-moving request is refused, and an
+  // unknown operation is NOT_FOUND, each with a reason.
+  {
+    grpc::ClientContext context;
+    v1::MigrateSlotsRequest request;
+    request.set_from_shard_id("shard-1");
+    request.set_to_shard_id("shard-2");
+    request.set_slot_count(1);
+    v1::MigrateSlotsResponse response;
+    grpc::Status status = stub_->MigrateSlots(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_NE(status.error_message().find("create it first"), std::string::npos)
+        << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    v1::AddShardRequest request;
+    v1::AddShardResponse response;
+    EXPECT_EQ(stub_->AddShard(&context, request, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext context;
+    v1::RebalanceRequest request;
+    request.set_by("colour");
+    v1::RebalanceResponse response;
+    EXPECT_EQ(stub_->Rebalance(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext context;
+    v1::GetOperationRequest request;
+    request.set_operation_id("op-7");
+    v1::Operation response;
+    grpc::Status status = stub_->GetOperation(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    v1::Error error = ErrorOf(FromGrpcStatus(status));
+    EXPECT_NE(error.message().find("op-7"), std::string::npos);
+  }
+  {
+    grpc::ClientContext context;
+    v1::CancelOperationRequest request;
+    request.set_operation_id("op-7");
+    v1::Operation response;
+    EXPECT_EQ(stub_->CancelOperation(&context, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext context;
+    v1::RemoveShardRequest request;
+    request.set_shard_id("shard-1");
+    v1::RemoveShardResponse response;
+    EXPECT_EQ(stub_->RemoveShard(&context, request, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
 }  // namespace
 }  // namespace slotcache::coordinator

@@ -10,121 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
+#include "coordinator/coordinator_fixture.h"
 #include "coordinator/rocksdb_state_store.h"
 #include "gtest/gtest.h"
 
 namespace slotcache::coordinator {
 namespace {
-
-class CoordinatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    static int counter = 0;
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ =
-        absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/coordinator-", counter++);
-    options_.clock = &clock_;
-    options_.heartbeat_interval = absl::Milliseconds(100);
-    options_.node_timeout = absl::Milliseconds(500);
-    options_.primary_lease = absl::Milliseconds(400);
-    options_.startup_grace = absl::ZeroDuration();
-    options_.on_node_failed = [this](const v1::NodeInfo& node) {
-      failed_.push_back(node.node_id());
-    };
-    Restart();
-  }
-
-  // Closes the coordinator (if any) and opens a new one on the same store.
-  void Restart() {
-    coordinator_.reset();
-    auto store = OpenRocksDbStateStore(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    auto c = Coordinator::Create(std::move(*store), options_);
-    ASSERT_TRUE(c.ok()) << c.status();
-    coordinator_ = std::move(*c);
-  }
-
-  std::string Register(const std::string& az, const std::string& id = "",
-                       const std::string& address = "") {
-    v1::RegisterNodeRequest request;
-    request.set_node_id(id);
-    request.set_address(address.empty()
-                            ? absl::StrCat("127.0.0.1:", 7000 + next_port_++)
-                            : address);
-    request.set_az(az);
-    auto response = coordinator_->RegisterNode(request);
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->node_id() : "";
-  }
-
-  std::vector<std::string> RegisterNine() {
-    std::vector<std::string> ids;
-    for (int i = 0; i < 9; ++i)
-      ids.push_back(Register(std::string(1, 'a' + i % 3)));
-    return ids;
-  }
-
-  v1::ClusterMap Create(uint32_t shards, uint32_t replicas) {
-    v1::CreateClusterRequest request;
-    request.set_shards(shards);
-    request.set_replicas(replicas);
-    auto response = coordinator_->CreateCluster(request);
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->cluster_map() : v1::ClusterMap();
-  }
-
-  absl::StatusOr<v1::HeartbeatResponse> Beat(const std::string& id,
-                                             uint64_t version = 0) {
-    v1::HeartbeatRequest request;
-    request.set_node_id(id);
-    request.set_cluster_map_version(version);
-    return coordinator_->Heartbeat(request);
-  }
-
-  // A heartbeat with replication fields: history "h1" at `offset`.
-  absl::StatusOr<v1::HeartbeatResponse> Report(const std::string& id,
-                                               uint64_t offset,
-                                               bool synced = true) {
-    v1::HeartbeatRequest request;
-    request.set_node_id(id);
-    request.set_cluster_map_version(coordinator_->CurrentMap()->version());
-    request.set_replication_id("h1");
-    request.set_replication_offset(offset);
-    request.set_replica_synced(synced);
-    return coordinator_->Heartbeat(request);
-  }
-
-  std::vector<std::string> EventKinds() {
-    std::vector<std::string> kinds;
-    auto events = coordinator_->ListEvents(v1::ListEventsRequest());
-    EXPECT_TRUE(events.ok());
-    for (const v1::Event& e : events->events()) kinds.push_back(e.kind());
-    return kinds;
-  }
-
-  // The newest operation (empty when there is none).
-  v1::Operation LastOperation() {
-    v1::ListOperationsResponse ops = coordinator_->ListOperations();
-    return ops.operations_size() == 0
-               ? v1::Operation()
-               : ops.operations(ops.operations_size() - 1);
-  }
-
-  const v1::NodeInfo* FindNode(const v1::ClusterMap& map,
-                               const std::string& id) {
-    for (const v1::NodeInfo& node : map.nodes()) {
-      if (node.node_id() == id) return &node;
-    }
-    return nullptr;
-  }
-
-  FakeClock clock_;
-  CoordinatorOptions options_;
-  std::string dir_;
-  std::unique_ptr<Coordinator> coordinator_;
-  std::vector<std::string> failed_;
-  int next_port_ = 0;
-};
 
 TEST_F(CoordinatorTest, RegistrationAssignsIdAndReRegistrationKeepsIt) {
   const std::string id = Register("a", "", "127.0.0.1:7001");
@@ -319,63 +210,6 @@ TEST_F(CoordinatorTest, EventsAreListedInOrder) {
 }
 
 // ---- Failover (coordinator_failover.cc) ----
-
-// Node admin calls of a manual failover, answered from memory.
-class FakeNodeAdmin : public NodeAdmin {
- public:
-  absl::StatusOr<v1::PauseWritesResponse> PauseWrites(
-      const std::string& address, absl::Duration duration) override {
-    release_pause_.WaitForNotification();
-    absl::MutexLock lock(&mu_);
-    calls_.push_back(absl::StrCat("pause ", address));
-    pause_ = duration;
-    v1::PauseWritesResponse response;
-    response.set_replication_id("h1");
-    response.set_offset(paused_offset_);
-    return response;
-  }
-  absl::Status ResumeWrites(const std::string& address) override {
-    absl::MutexLock lock(&mu_);
-    calls_.push_back(absl::StrCat("resume ", address));
-    return absl::OkStatus();
-  }
-  absl::StatusOr<v1::NodeStatus> GetNodeStatus(
-      const std::string& /*address*/) override {
-    absl::MutexLock lock(&mu_);
-    v1::NodeStatus status;
-    status.set_replication_id("h1");
-    status.set_replication_offset(target_offset_);
-    return status;
-  }
-  absl::Status ApplyClusterMap(const std::string& address,
-                               const v1::ClusterMap&) override {
-    absl::MutexLock lock(&mu_);
-    calls_.push_back(absl::StrCat("map ", address));
-    return absl::OkStatus();
-  }
-
-  void SetOffsets(uint64_t paused, uint64_t target) {
-    absl::MutexLock lock(&mu_);
-    paused_offset_ = paused;
-    target_offset_ = target;
-  }
-  std::vector<std::string> calls() {
-    absl::MutexLock lock(&mu_);
-    return calls_;
-  }
-  absl::Duration pause() {
-    absl::MutexLock lock(&mu_);
-    return pause_;
-  }
-  absl::Notification release_pause_;
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
-  uint64_t paused_offset_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t target_offset_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Duration pause_ ABSL_GUARDED_BY(mu_);
-};
 
 class FailoverTest : public CoordinatorTest {
  protected:

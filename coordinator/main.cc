@@ -37,6 +37,16 @@ ABSL_FLAG(absl::Duration, manual_failover_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, startup_grace, absl::Seconds(3),
           "After a start, nodes get this long to reconnect before failure "
           "detection begins.");
+ABSL_FLAG(absl::Duration, migration_pause, absl::Seconds(2),
+          "Slot migration: how long the source pauses writes to the moving "
+          "slots at the cut-over; must exceed --primary_lease + "
+          "--lease_drift_margin (docs/RESHARDING.md).");
+ABSL_FLAG(absl::Duration, migration_catch_up_timeout, absl::Minutes(10),
+          "Slot migration: a move whose target has not caught up with the "
+          "source within this is rolled back.");
+ABSL_FLAG(absl::Duration, migration_rpc_timeout, absl::Seconds(30),
+          "Deadline of the admin calls of a slot migration (AbortImport "
+          "deletes a slot range's keys, which can take a while).");
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
@@ -61,6 +71,12 @@ int main(int argc, char** argv) {
   std::unique_ptr<sc::NodeAdmin> node_admin =
       sc::NewGrpcNodeAdmin(coordinator_options.node_timeout);
   coordinator_options.node_admin = node_admin.get();
+  std::unique_ptr<sc::NodeAdmin> migration_admin =
+      sc::NewGrpcNodeAdmin(absl::GetFlag(FLAGS_migration_rpc_timeout));
+  coordinator_options.migration_admin = migration_admin.get();
+  coordinator_options.migration_pause = absl::GetFlag(FLAGS_migration_pause);
+  coordinator_options.migration_catch_up_timeout =
+      absl::GetFlag(FLAGS_migration_catch_up_timeout);
   if (coordinator_options.heartbeat_interval <= absl::ZeroDuration() ||
       coordinator_options.node_timeout <=
           coordinator_options.heartbeat_interval) {

@@ -62,7 +62,86 @@ class GrpcNodeAdmin final : public NodeAdmin {
     });
   }
 
+  absl::Status StartImport(const std::string& address,
+                           const v1::StartImportRequest& request) override {
+    v1::StartImportResponse response;
+    return Call(address, "StartImport", [&](auto* stub, auto* context) {
+      return stub->StartImport(context, request, &response);
+    });
+  }
+
+  absl::StatusOr<v1::ImportStatus> GetImportStatus(
+      const std::string& address, const std::string& migration_id) override {
+    v1::ImportStatusRequest request;
+    request.set_migration_id(migration_id);
+    return Unary<v1::ImportStatus>(
+        address, "GetImportStatus", [&](auto* stub, auto* context, auto* out) {
+          return stub->GetImportStatus(context, request, out);
+        });
+  }
+
+  absl::StatusOr<v1::ImportStatus> FinishImport(
+      const std::string& address, const std::string& migration_id) override {
+    v1::FinishImportRequest request;
+    request.set_migration_id(migration_id);
+    return Unary<v1::ImportStatus>(
+        address, "FinishImport", [&](auto* stub, auto* context, auto* out) {
+          return stub->FinishImport(context, request, out);
+        });
+  }
+
+  absl::StatusOr<v1::AbortImportResponse> AbortImport(
+      const std::string& address,
+      const v1::AbortImportRequest& request) override {
+    return Unary<v1::AbortImportResponse>(
+        address, "AbortImport", [&](auto* stub, auto* context, auto* out) {
+          return stub->AbortImport(context, request, out);
+        });
+  }
+
+  absl::StatusOr<v1::PauseSlotWritesResponse> PauseSlotWrites(
+      const std::string& address,
+      const v1::PauseSlotWritesRequest& request) override {
+    return Unary<v1::PauseSlotWritesResponse>(
+        address, "PauseSlotWrites", [&](auto* stub, auto* context, auto* out) {
+          return stub->PauseSlotWrites(context, request, out);
+        });
+  }
+
+  absl::Status ResumeSlotWrites(const std::string& address,
+                                const std::string& migration_id) override {
+    v1::ResumeSlotWritesRequest request;
+    request.set_migration_id(migration_id);
+    v1::ResumeSlotWritesResponse response;
+    return Call(address, "ResumeSlotWrites", [&](auto* stub, auto* context) {
+      return stub->ResumeSlotWrites(context, request, &response);
+    });
+  }
+
+  absl::StatusOr<v1::SlotStatsResponse> GetSlotStats(
+      const std::string& address) override {
+    return Unary<v1::SlotStatsResponse>(
+        address, "GetSlotStats", [&](auto* stub, auto* context, auto* out) {
+          return stub->GetSlotStats(context, v1::SlotStatsRequest(), out);
+        });
+  }
+
  private:
+  // A call whose response is the result.
+  template <typename Response, typename Fn>
+  absl::StatusOr<Response> Unary(const std::string& address, const char* what,
+                                 Fn fn) {
+    Response response;
+    if (absl::Status s = Call(address, what,
+                              [&](auto* stub, auto* context) {
+                                return fn(stub, context, &response);
+                              });
+        !s.ok()) {
+      return s;
+    }
+    return response;
+  }
+
   // One call on a fresh channel (failovers are rare; gRPC shares the
   // connection of channels with equal arguments anyway).
   template <typename Fn>

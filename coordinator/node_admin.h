@@ -1,6 +1,7 @@
 // NodeAdmin: what the coordinator asks a node directly (proto/admin.proto)
-// during a manual failover, behind an interface so the Coordinator's state
-// machine is tested with a fake and no network.
+// during a manual failover and a slot migration (docs/RESHARDING.md),
+// behind an interface so the Coordinator's state machine is tested with a
+// fake and no network.
 //
 // Thread-safety: implementations are safe to call from any thread.
 #ifndef SLOTCACHE_COORDINATOR_NODE_ADMIN_H_
@@ -31,6 +32,25 @@ class NodeAdmin {
   // Installs `map` at once instead of with the node's next heartbeat reply.
   virtual absl::Status ApplyClusterMap(const std::string& address,
                                        const v1::ClusterMap& map) = 0;
+
+  // Slot migration, on the target shard's primary.
+  virtual absl::Status StartImport(const std::string& address,
+                                   const v1::StartImportRequest& request) = 0;
+  virtual absl::StatusOr<v1::ImportStatus> GetImportStatus(
+      const std::string& address, const std::string& migration_id) = 0;
+  virtual absl::StatusOr<v1::ImportStatus> FinishImport(
+      const std::string& address, const std::string& migration_id) = 0;
+  virtual absl::StatusOr<v1::AbortImportResponse> AbortImport(
+      const std::string& address, const v1::AbortImportRequest& request) = 0;
+  // Slot migration, on the source shard's primary.
+  virtual absl::StatusOr<v1::PauseSlotWritesResponse> PauseSlotWrites(
+      const std::string& address,
+      const v1::PauseSlotWritesRequest& request) = 0;
+  virtual absl::Status ResumeSlotWrites(const std::string& address,
+                                        const std::string& migration_id) = 0;
+  // Keys per slot on any node (rebalance by keys or bytes).
+  virtual absl::StatusOr<v1::SlotStatsResponse> GetSlotStats(
+      const std::string& address) = 0;
 };
 
 // Over gRPC, each call with `rpc_timeout` as its deadline.

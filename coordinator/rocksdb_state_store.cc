@@ -101,6 +101,9 @@ class RocksDbStateStore : public StateStore {
       batch.Put(absl::StrCat(kShardPrefix, shard.shard_id()),
                 shard.SerializeAsString());
     }
+    for (const std::string& id : update.removed_shard_ids) {
+      batch.Delete(absl::StrCat(kShardPrefix, id));
+    }
     for (const v1::Operation& op : update.operations) {
       batch.Put(OperationKey(op.id()), op.SerializeAsString());
     }

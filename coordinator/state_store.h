@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -39,12 +40,14 @@ struct StateUpdate {
   std::optional<StoredMeta> meta;
   std::vector<v1::NodeInfo> nodes;
   std::vector<v1::ShardInfo> shards;
+  // Shards deleted (RemoveShard), by id.
+  std::vector<std::string> removed_shard_ids;
   std::vector<v1::Operation> operations;
   std::vector<v1::Event> events;
 
   bool empty() const {
     return !meta.has_value() && nodes.empty() && shards.empty() &&
-           operations.empty() && events.empty();
+           removed_shard_ids.empty() && operations.empty() && events.empty();
   }
 };
 
