@@ -24,9 +24,18 @@ int Fail(const Context& ctx, absl::string_view what, const grpc::Status& status,
     hint = absl::StrCat("; is it running at ", server,
                         "? (deploy/local-cluster.sh up starts a local cluster; "
                         "--coordinator=HOST:PORT points elsewhere)");
+  } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    hint = absl::StrCat(
+        "; the coordinator at ", server,
+        " does not support this call yet (UNIMPLEMENTED): run a coordinator "
+        "built from a slotcache version that has it (resharding: "
+        "docs/RESHARDING.md)");
   }
-  *ctx.err << "slotctl: " << what << " failed: " << status.error_message()
-           << hint << "\n";
+  // gRPC leaves the message empty for methods the server lacks.
+  const std::string message = status.error_message().empty()
+                                  ? absl::StrCat("code ", status.error_code())
+                                  : status.error_message();
+  *ctx.err << "slotctl: " << what << " failed: " << message << hint << "\n";
   return kExitFailed;
 }
 
