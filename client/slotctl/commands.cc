@@ -471,7 +471,9 @@ std::string Usage() {
   }
   absl::StrAppend(
       &usage,
-      "\nExit codes: 0 ok, 1 the command or check failed, 2 usage error.\n"
+      "\nExit codes: 0 ok (a watched operation SUCCEEDED), 1 the command,\n"
+      "check or operation failed, 2 usage error, 130 Ctrl-C stopped watching\n"
+      "(the operation keeps running).\n"
       "Examples:\n"
       "  slotctl cluster create --shards=3 --replicas=2\n"
       "  slotctl cluster check\n"

@@ -4,7 +4,8 @@
 //
 // Exit codes: kExitOk (0) success; kExitFailed (1) the command or check
 // failed (server error, failed check, key not found is NOT a failure);
-// kExitUsage (2) the command line was wrong.
+// kExitUsage (2) the command line was wrong; kExitInterrupted (130,
+// operation_watch.h) Ctrl-C stopped watching an operation.
 //
 // Thread-safety: RunCommand is safe to call from any thread.
 #ifndef SLOTCACHE_CLIENT_SLOTCTL_COMMANDS_H_

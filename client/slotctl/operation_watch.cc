@@ -157,6 +157,9 @@ int WatchOperation(const Context& ctx, OperationSource& source,
       options.handle_sigint ? &g_sigint : options.interrupted;
   Printer printer(ctx, options);
   std::optional<absl::Time> unreachable_since;
+  // An outage is ridden out only once the coordinator answered: a wrong
+  // --coordinator fails at once.
+  bool answered = false;
   while (true) {
     if (interrupted != nullptr && interrupted->load()) {
       printer.EndLine();
@@ -171,6 +174,7 @@ int WatchOperation(const Context& ctx, OperationSource& source,
     grpc::Status status = source.Get(id, &op);
     const absl::Time now = options.now();
     if (status.ok()) {
+      answered = true;
       unreachable_since.reset();
       printer.Update(op, now);
       if (op.state() != v1::Operation::RUNNING) {
@@ -181,6 +185,10 @@ int WatchOperation(const Context& ctx, OperationSource& source,
                status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       // A coordinator restart is survivable: operations are persisted.
       if (!unreachable_since.has_value()) unreachable_since = now;
+      if (!answered) {
+        return Fail(ctx, absl::StrCat("watching ", id), status,
+                    ctx.coordinator);
+      }
       if (now - *unreachable_since >= options.unreachable_timeout) {
         printer.EndLine();
         Fail(ctx, absl::StrCat("watching ", id), status, ctx.coordinator);

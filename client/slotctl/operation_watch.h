@@ -51,7 +51,9 @@ std::unique_ptr<OperationSource> CoordinatorOperations(const Context& ctx);
 struct WatchOptions {
   // How often GetOperation is called.
   absl::Duration poll_interval = absl::Milliseconds(150);
-  // Give up after the coordinator could not be asked for this long.
+  // Give up after the coordinator, having answered once, could not be
+  // asked for this long (it may be restarting). A coordinator that never
+  // answered fails the watch at once.
   absl::Duration unreachable_timeout = absl::Seconds(30);
   // Non-TTY output: at most one line per min_line_interval while the
   // progress changes, and one per max_line_interval while it does not.

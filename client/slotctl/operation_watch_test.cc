@@ -206,20 +206,31 @@ TEST_F(OperationWatchTest, RidesOutAShortOutageGivesUpAfterTheTimeout) {
   options_.unreachable_timeout = absl::Seconds(2);
   options_.poll_interval = absl::Milliseconds(100);
   const grpc::Status down(grpc::StatusCode::UNAVAILABLE, "connection refused");
+  source_.Reply(Op(v1::Operation::RUNNING, 10, "snapshot"));
   for (int i = 0; i < 5; ++i) source_.Error(down);
   source_.Reply(Op(v1::Operation::SUCCEEDED, 100, ""));
   EXPECT_EQ(Watch(), kExitOk) << "0.5 s of outage is ridden out";
 
   err_.str("");
   source_ = FakeOperations();
+  source_.Reply(Op(v1::Operation::RUNNING, 10, "snapshot"));
   source_.Error(down);
   EXPECT_EQ(Watch(), kExitFailed);
-  EXPECT_EQ(source_.calls, 21) << "every 100 ms for 2 s";
+  EXPECT_EQ(source_.calls, 1 + 21) << "every 100 ms for 2 s";
   EXPECT_NE(err_.str().find("is it running at 127.0.0.1:6999"),
             std::string::npos)
       << err_.str();
   EXPECT_NE(err_.str().find("`slotctl operation watch op-7` follows it again"),
             std::string::npos);
+}
+
+TEST_F(OperationWatchTest, CoordinatorThatNeverAnsweredFailsAtOnce) {
+  source_.Error(grpc::Status(grpc::StatusCode::UNAVAILABLE, "refused"));
+  EXPECT_EQ(Watch(), kExitFailed);
+  EXPECT_EQ(source_.calls, 1);
+  EXPECT_NE(err_.str().find("is it running at 127.0.0.1:6999"),
+            std::string::npos)
+      << err_.str();
 }
 
 }  // namespace
