@@ -5,7 +5,8 @@
 # `slotctl cluster check` passes.
 #
 #   deploy/local-cluster.sh up [--shards=3] [--replicas=2] [--port=6999] [--foreground]
-#   deploy/local-cluster.sh down      stop everything started by `up`
+#   deploy/local-cluster.sh add-nodes N   start N more nodes for the running cluster
+#   deploy/local-cluster.sh down      stop everything started by `up` and `add-nodes`
 #   deploy/local-cluster.sh status    show what runs, then `slotctl cluster status`
 #
 # `up` starts from scratch (it is a cache: a new cluster starts empty). With
@@ -14,6 +15,11 @@
 # started. The coordinator listens on 127.0.0.1:PORT (default 6999, slotctl's
 # default), nodes on free ports: each node a gRPC port and a Redis protocol
 # (RESP) port, so `redis-cli -c -p <any node's RESP port>` works at once.
+#
+# `add-nodes N` starts N more nodes registered with the running
+# coordinator (AZs continue round-robin), in no shard yet; then
+# `slotctl shard add --replicas=R` forms a shard from them and
+# `slotctl rebalance` moves slots to it (docs/RESHARDING.md).
 #
 # Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME):
 #   <name>.log  <name>.pid  <name>.addr  <name>.resp (RESP address)  data/<name>/
@@ -70,6 +76,18 @@ start() {
   return 1
 }
 
+# start_node I COORDINATOR: starts node-I in AZ number (I-1) mod 3 and
+# prints its addresses.
+start_node() {
+  local i="$1" coordinator="$2" address
+  local az="${AZS[$(((i - 1) % 3))]}"
+  address=$(start "node-$i" "$BIN/node/slotcache-node" --listen=127.0.0.1:0 \
+    --resp_listen=127.0.0.1:0 --resp_address_file="$HOME_DIR/node-$i.resp" \
+    --coordinator="$coordinator" --az="$az" --data_dir="$HOME_DIR/data/node-$i") ||
+    return 1
+  printf '  node-%-6s %s  resp %s  %s\n' "$i" "$address" "$(cat "$HOME_DIR/node-$i.resp")" "$az"
+}
+
 # retry SECONDS WHAT COMMAND...: runs COMMAND until it succeeds or time is up.
 retry() {
   local seconds="$1" what="$2"; shift 2
@@ -115,13 +133,7 @@ up() {
     --listen="127.0.0.1:$PORT" --data_dir="$HOME_DIR/data/coordinator") ||
     die "could not start the coordinator on 127.0.0.1:$PORT (port taken? use --port=N)"
   echo "  coordinator  $coordinator"
-  for i in $(seq 1 "$nodes"); do
-    local az="${AZS[$(((i - 1) % 3))]}" address
-    address=$(start "node-$i" "$BIN/node/slotcache-node" --listen=127.0.0.1:0 \
-      --resp_listen=127.0.0.1:0 --resp_address_file="$HOME_DIR/node-$i.resp" \
-      --coordinator="$coordinator" --az="$az" --data_dir="$HOME_DIR/data/node-$i")
-    printf '  node-%-6s %s  resp %s  %s\n' "$i" "$address" "$(cat "$HOME_DIR/node-$i.resp")" "$az"
-  done
+  for i in $(seq 1 "$nodes"); do start_node "$i" "$coordinator"; done
 
   echo "local-cluster: creating the cluster"
   retry "$DEADLINE_SECONDS" "$nodes nodes to register" \
@@ -165,6 +177,71 @@ MSG
   fi
 }
 
+# registered COORDINATOR ADDRESS...: succeeds once the coordinator's map
+# lists every ADDRESS.
+registered() {
+  local coordinator="$1" map a; shift
+  map="$("$SLOTCTL" --coordinator="$coordinator" cluster status --output=json)" || return 1
+  for a in "$@"; do
+    grep -q "\"address\": \"$a\"" <<<"$map" || { echo "$a has not registered yet"; return 1; }
+  done
+}
+
+# stop_added: stops the nodes in ADDED (those add-nodes started).
+stop_added() {
+  local i
+  for i in "${ADDED[@]}"; do
+    kill -TERM "$(cat "$HOME_DIR/node-$i.pid" 2>/dev/null)" 2>/dev/null || true
+    rm -f "$HOME_DIR/node-$i.pid"
+  done
+}
+
+add_nodes() {
+  local count="${1:-}"
+  [[ "$count" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 add-nodes N   (N > 0 more nodes for the running cluster)" >&2; exit 2; }
+  local coordinator_pid
+  coordinator_pid="$(cat "$HOME_DIR/coordinator.pid" 2>/dev/null || true)"
+  if [ -z "$coordinator_pid" ] || ! kill -0 "$coordinator_pid" 2>/dev/null; then
+    die "no running cluster in $HOME_DIR; start one with \`$0 up\` first"
+  fi
+  [ -x "$BIN/node/slotcache-node" ] ||
+    die "$BIN/node/slotcache-node is missing; \`deploy/setup.sh build-opt\` builds it"
+  local coordinator last=0 n
+  coordinator="$(cat "$HOME_DIR/coordinator.addr")"
+  # Continue the numbering (and so the AZ round-robin) after the highest node.
+  for f in "$HOME_DIR"/node-*.addr; do
+    [ -e "$f" ] || continue
+    n="$(basename "$f" .addr)"; n="${n#node-}"
+    if [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt "$last" ]; then last="$n"; fi
+  done
+  # A failure or Ctrl-C stops the nodes this run started (not the rest).
+  ADDED=()
+  trap 'stop_added; exit 130' INT TERM
+  echo "local-cluster: starting $count more node(s) for coordinator $coordinator"
+  for i in $(seq $((last + 1)) $((last + count))); do
+    ADDED+=("$i")
+    start_node "$i" "$coordinator" || { stop_added; die "stopped the node(s) this run started"; }
+  done
+  trap - INT TERM
+  # The nodes register on start; wait until the coordinator lists them all.
+  local addresses=()
+  for i in "${ADDED[@]}"; do addresses+=("$(cat "$HOME_DIR/node-$i.addr")"); done
+  retry "$DEADLINE_SECONDS" "the new nodes to register" \
+    registered "$coordinator" "${addresses[@]}" >/dev/null
+  local slotctl="$SLOTCTL"
+  if [ "$CALLER_DIR" = "$ROOT" ]; then slotctl="bazel-bin/client/slotctl"; fi
+  if [ "$coordinator" != "127.0.0.1:6999" ]; then
+    slotctl="$slotctl --coordinator=$coordinator"
+  fi
+  cat <<MSG
+
+local-cluster: $count node(s) registered, in no shard yet. Next:
+  $slotctl shard add --replicas=R      # forms a shard from 1+R of them, spread over AZs
+  $slotctl rebalance --dry-run         # the plan; drop --dry-run to move slots to it
+  $slotctl cluster status
+MSG
+}
+
 status() {
   local any=0
   for f in "$HOME_DIR"/*.pid; do
@@ -189,6 +266,7 @@ cmd="${1:-up}"
 case "$cmd" in
   up) up "$@" ;;
   down) down ;;
+  add-nodes) add_nodes "$@" ;;
   status) status ;;
-  *) echo "usage: $0 up [--shards=N] [--replicas=R] [--port=P] [--foreground] | down | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--shards=N] [--replicas=R] [--port=P] [--foreground] | add-nodes N | down | status" >&2; exit 2 ;;
 esac

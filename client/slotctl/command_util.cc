@@ -18,15 +18,21 @@ std::unique_ptr<grpc::ClientContext> CallContext(const Context& ctx) {
 
 int Fail(const Context& ctx, absl::string_view what, const grpc::Status& status,
          absl::string_view server) {
-  std::string hint;
+  std::string message = status.error_message();
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    hint = absl::StrCat("; is it running at ", server,
-                        "? (deploy/local-cluster.sh up starts a local cluster; "
-                        "--coordinator=HOST:PORT points elsewhere)");
+    absl::StrAppend(&message, "; is it running at ", server,
+                    "? (deploy/local-cluster.sh up starts a local cluster; "
+                    "--coordinator=HOST:PORT points elsewhere)");
+  } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    // gRPC's answer for a method the server lacks has no message.
+    message = absl::StrCat(
+        "the server at ", server,
+        " does not support this call yet (UNIMPLEMENTED); run a coordinator "
+        "built from a slotcache version that has it (resharding: "
+        "docs/RESHARDING.md)");
   }
-  *ctx.err << "slotctl: " << what << " failed: " << status.error_message()
-           << hint << "\n";
+  *ctx.err << "slotctl: " << what << " failed: " << message << "\n";
   return kExitFailed;
 }
 

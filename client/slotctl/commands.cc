@@ -15,6 +15,7 @@
 #include "client/slotctl/command_util.h"
 #include "client/slotctl/coordinator_map_source.h"
 #include "client/slotctl/failover_commands.h"
+#include "client/slotctl/reshard_commands.h"
 #include "common/health.h"
 #include "common/rpc.h"
 #include "common/slot.h"
@@ -380,6 +381,48 @@ const std::vector<Command>& Commands() {
        0,
        0,
        Failover},
+      {{"reshard"},
+       "",
+       "move slots online: --from=SHARD --to=SHARD --slots=N|RANGES (N of "
+       "the source's slots, or e.g. 0-99,200-200); watches the operation",
+       0,
+       0,
+       Reshard},
+      {{"rebalance"},
+       "",
+       "plan moves that even out --by=slots|keys|bytes (default slots) "
+       "across shards, show the plan, run and watch it (--dry-run: plan "
+       "only)",
+       0,
+       0,
+       Rebalance},
+      {{"shard", "add"},
+       "",
+       "form a new empty shard from registered unassigned nodes "
+       "(--replicas=R, AZ-spread); then run rebalance",
+       0,
+       0,
+       ShardAdd},
+      {{"shard", "remove"},
+       "SHARD",
+       "drain SHARD's slots to the other shards, then release its nodes; "
+       "watches the operation",
+       1,
+       1,
+       ShardRemove},
+      {{"operation", "watch"},
+       "ID",
+       "follow any operation with live progress until it ends (exit 0 only "
+       "if it SUCCEEDED); Ctrl-C stops watching, not the operation",
+       1,
+       1,
+       OperationWatch},
+      {{"operation", "cancel"},
+       "ID",
+       "ask a running operation to stop (an uncommitted move rolls back)",
+       1,
+       1,
+       OperationCancel},
       {{"get"},
        "KEY",
        "print the value of KEY ((nil) when missing)",
@@ -428,11 +471,16 @@ std::string Usage() {
   }
   absl::StrAppend(
       &usage,
-      "\nExit codes: 0 ok, 1 the command or check failed, 2 usage error.\n"
+      "\nExit codes: 0 ok (a watched operation SUCCEEDED), 1 the command,\n"
+      "check or operation failed, 2 usage error, 130 Ctrl-C stopped watching\n"
+      "(the operation keeps running).\n"
       "Examples:\n"
       "  slotctl cluster create --shards=3 --replicas=2\n"
       "  slotctl cluster check\n"
       "  slotctl failover --shard=shard-1\n"
+      "  slotctl reshard --from=shard-1 --to=shard-2 --slots=100\n"
+      "  slotctl shard add --replicas=1 && slotctl rebalance --dry-run\n"
+      "  slotctl --output=json operation watch op-7\n"
       "  slotctl set user:42 alice && slotctl get user:42\n");
   return usage;
 }

@@ -4,7 +4,8 @@
 //
 // Exit codes: kExitOk (0) success; kExitFailed (1) the command or check
 // failed (server error, failed check, key not found is NOT a failure);
-// kExitUsage (2) the command line was wrong.
+// kExitUsage (2) the command line was wrong; kExitInterrupted (130,
+// operation_watch.h) Ctrl-C stopped watching an operation.
 //
 // Thread-safety: RunCommand is safe to call from any thread.
 #ifndef SLOTCACHE_CLIENT_SLOTCTL_COMMANDS_H_
@@ -33,13 +34,23 @@ struct Context {
   std::string target;
   absl::Duration timeout = absl::Seconds(5);
   OutputFormat output = OutputFormat::kHuman;
-  // For `cluster create`.
+  // Whether ctx.out is a terminal: watched operations then redraw one
+  // progress line instead of printing a line per update.
+  bool tty = false;
+  // For `cluster create`; `replicas` also for `shard add`.
   uint32_t shards = 3;
   uint32_t replicas = 2;
   // For `failover`: the shard, and the replica to promote ("" = best).
+  // For `reshard`: `to` is the target shard.
   std::string shard;
   std::string to;
-  // For `cluster rebalance-primaries`: print the plan only.
+  // For `reshard`: the source shard and the slots (a count N or ranges,
+  // client/slotctl/slot_spec.h).
+  std::string from;
+  std::string slots;
+  // For `rebalance`: "slots" (default), "keys" or "bytes".
+  std::string by = "slots";
+  // For `cluster rebalance-primaries` and `rebalance`: print the plan only.
   bool dry_run = false;
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;

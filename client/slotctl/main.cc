@@ -1,5 +1,7 @@
 // slotctl: the slotcache operator CLI. Flags, wiring, run; the commands
 // live in client/slotctl/commands.h.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
@@ -18,17 +20,26 @@ ABSL_FLAG(std::string, target, "127.0.0.1:6999",
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
           "Deadline for each call, e.g. 500ms or 10s.");
 ABSL_FLAG(std::string, output, "human",
-          "Output format of read commands: human or json.");
+          "Output format: human or json (watched operations: one JSON "
+          "object per line, the last is the finished operation).");
 ABSL_FLAG(uint32_t, shards, 3, "cluster create: number of shards.");
 ABSL_FLAG(uint32_t, replicas, 2,
-          "cluster create: replicas per shard (0 to 5).");
+          "cluster create, shard add: replicas per shard (0 to 5).");
 ABSL_FLAG(std::string, shard, "", "failover: the shard to fail over.");
 ABSL_FLAG(std::string, to, "",
           "failover: the replica to promote (default: the healthy, synced "
-          "replica with the highest offset, preferring another AZ).");
+          "replica with the highest offset, preferring another AZ). "
+          "reshard: the target shard.");
+ABSL_FLAG(std::string, from, "", "reshard: the source shard.");
+ABSL_FLAG(std::string, slots, "",
+          "reshard: a count N (N of the source's highest slots) or ranges "
+          "like 0-99,200-200,300-310.");
+ABSL_FLAG(std::string, by, "slots",
+          "rebalance: what to even out across shards: slots, keys or bytes.");
 
 ABSL_FLAG(bool, dry_run, false,
-          "cluster rebalance-primaries: print the plan, change nothing.");
+          "cluster rebalance-primaries, rebalance: print the plan, change "
+          "nothing.");
 
 int main(int argc, char** argv) {
   namespace ctl = slotcache::slotctl;
@@ -54,7 +65,11 @@ int main(int argc, char** argv) {
   ctx.replicas = absl::GetFlag(FLAGS_replicas);
   ctx.shard = absl::GetFlag(FLAGS_shard);
   ctx.to = absl::GetFlag(FLAGS_to);
+  ctx.from = absl::GetFlag(FLAGS_from);
+  ctx.slots = absl::GetFlag(FLAGS_slots);
+  ctx.by = absl::GetFlag(FLAGS_by);
   ctx.dry_run = absl::GetFlag(FLAGS_dry_run);
+  ctx.tty = isatty(STDOUT_FILENO) == 1;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
   const std::string output = absl::GetFlag(FLAGS_output);
