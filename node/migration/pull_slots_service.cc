@@ -58,16 +58,23 @@ grpc::Status PullSlotsService::CheckGoOn(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status PullSlotsService::WriteFailed(grpc::ServerContext* context,
+                                           const SlotSet& slots) const {
+  grpc::Status why = CheckGoOn(context, slots);
+  if (!why.ok()) return why;
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "the stream to the importing node broke");
+}
+
 grpc::Status PullSlotsService::PullSlots(
     grpc::ServerContext* context, const v1::PullSlotsRequest* request,
     grpc::ServerWriter<v1::MigrationMessage>* writer) {
   absl::StatusOr<SlotSet> parsed = SlotSetFromRanges(request->slots());
   if (!parsed.ok()) return ToGrpcStatus(parsed.status());
   const SlotSet slots = *parsed;
-  const std::string what =
-      absl::StrCat("migration '", request->migration_id(), "' to ",
-                   request->target_node_id(), " (slots ", SlotSetString(slots),
-                   ")");
+  const std::string what = absl::StrCat("migration '", request->migration_id(),
+                                        "' to ", request->target_node_id(),
+                                        " (slots ", SlotSetString(slots), ")");
   if (grpc::Status go_on = CheckGoOn(context, slots); !go_on.ok()) {
     SC_LOG(INFO, "PullSlots for %s refused: %s", what, go_on.error_message());
     return go_on;
@@ -93,7 +100,7 @@ grpc::Status PullSlotsService::PullSlots(
   begin->set_replication_id(replication_id);
   begin->set_offset(begin_offset);
   begin->set_key_count(key_count);
-  if (!writer->Write(out)) return CheckGoOn(context, slots);
+  if (!writer->Write(out)) return WriteFailed(context, slots);
 
   const grpc::Status backlog_lost(
       grpc::StatusCode::FAILED_PRECONDITION,
@@ -130,10 +137,10 @@ grpc::Status PullSlotsService::PullSlots(
     } while (cursor != 0 && !broken);
     if (broken) break;
   }
-  if (broken || !builder.Flush()) return CheckGoOn(context, slots);
+  if (broken || !builder.Flush()) return WriteFailed(context, slots);
   out.Clear();
   out.mutable_snapshot_end();
-  if (!writer->Write(out)) return CheckGoOn(context, slots);
+  if (!writer->Write(out)) return WriteFailed(context, slots);
   SC_LOG(INFO, "PullSlots for %s: snapshot sent (%d keys); streaming writes",
          what, builder.records_added());
 
@@ -156,7 +163,7 @@ grpc::Status PullSlotsService::PullSlots(
       if (absl::Now() - last_write >= options_.idle_tick) {
         out.Clear();
         out.mutable_entries()->set_primary_offset(sent);
-        if (!writer->Write(out)) return CheckGoOn(context, slots);
+        if (!writer->Write(out)) return WriteFailed(context, slots);
         last_write = absl::Now();
       }
       log_->WaitForEntriesAfter(sent, options_.idle_tick);
@@ -167,7 +174,7 @@ grpc::Status PullSlotsService::PullSlots(
     v1::LogEntries* entries = out.mutable_entries();
     FilterEntries(read, slots, entries);
     entries->set_primary_offset(sent);
-    if (!writer->Write(out)) return CheckGoOn(context, slots);
+    if (!writer->Write(out)) return WriteFailed(context, slots);
     last_write = absl::Now();
   }
 }

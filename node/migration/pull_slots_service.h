@@ -53,10 +53,9 @@ class PullSlotsService final : public v1::MigrationService::Service {
                    ClusterState* cluster,
                    PullSlotsOptions options = PullSlotsOptions());
 
-  grpc::Status PullSlots(grpc::ServerContext* context,
-                         const v1::PullSlotsRequest* request,
-                         grpc::ServerWriter<v1::MigrationMessage>* writer)
-      override;
+  grpc::Status PullSlots(
+      grpc::ServerContext* context, const v1::PullSlotsRequest* request,
+      grpc::ServerWriter<v1::MigrationMessage>* writer) override;
 
   // Makes running streams end (UNAVAILABLE) within about one idle tick
   // and refuses new ones; the server's shutdown then finds no handler
@@ -72,6 +71,10 @@ class PullSlotsService final : public v1::MigrationService::Service {
   // shutdown, ownership lost), OK to go on.
   grpc::Status CheckGoOn(grpc::ServerContext* context,
                          const SlotSet& slots) const;
+  // Why a write to the target failed (CheckGoOn's reason, else
+  // UNAVAILABLE).
+  grpc::Status WriteFailed(grpc::ServerContext* context,
+                           const SlotSet& slots) const;
 
   // Constant after construction.
   ReplicationLog* const log_;
