@@ -51,7 +51,7 @@ grpc::Status PullSlotsService::CheckGoOn(grpc::ServerContext* context,
   if (int slot = FirstNotOwned(*table, slots); slot >= 0) {
     return grpc::Status(
         grpc::StatusCode::FAILED_PRECONDITION,
-        absl::StrCat("this node is no longer the primary owning slot ", slot,
+        absl::StrCat("this node is not the primary owning slot ", slot,
                      " (cluster map version ", table->map->version(),
                      "); pull the slots from their current owner"));
   }
