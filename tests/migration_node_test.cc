@@ -455,6 +455,16 @@ TEST(MigrationNodeTest, AbortImportDropsWhatWasImported) {
   EXPECT_EQ(MovingKeys(a.get()), 500u) << "the source keeps everything";
   {
     grpc::ClientContext context;
+    v1::SlotStatsResponse stats;
+    ASSERT_TRUE(
+        a->admin()
+            ->GetSlotStats(Context(&context), v1::SlotStatsRequest(), &stats)
+            .ok());
+    EXPECT_GT(stats.bytes_per_key(), 0u);
+    for (const auto& slot : stats.slots()) EXPECT_GT(slot.keys(), 0u);
+  }
+  {
+    grpc::ClientContext context;
     grpc::Status rpc =
         a->admin()->AbortImport(Context(&context), abort, &aborted);
     EXPECT_EQ(rpc.error_code(), grpc::StatusCode::FAILED_PRECONDITION)

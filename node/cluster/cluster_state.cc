@@ -420,8 +420,13 @@ absl::Status ClusterState::PauseSlotWrites(const std::string& migration_id,
     }
     auto pauses = std::make_shared<SlotWritePauses>();
     if (slot_pauses_ != nullptr) {
+      // Ended pauses go too, so the list stays as short as the pauses
+      // running.
+      const absl::Time now = options_.clock->Now();
       for (const SlotWritePause& held : *slot_pauses_) {
-        if (held.migration_id != migration_id) pauses->push_back(held);
+        if (held.migration_id != migration_id && held.until > now) {
+          pauses->push_back(held);
+        }
       }
     }
     pauses->push_back(std::move(pause));

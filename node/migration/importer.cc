@@ -58,11 +58,12 @@ uint64_t DeleteSlotKeys(storage::Store* store, const SlotSet& slots) {
 // One import: its thread, its stream, its status.
 class Import {
  public:
-  Import(std::string id, std::string source, SlotSet slots,
-         storage::Store* store, ReplicationLog* log,
+  Import(std::string id, std::string source, std::string local_node_id,
+         SlotSet slots, storage::Store* store, ReplicationLog* log,
          const ImporterOptions* options)
       : id_(std::move(id)),
         source_(std::move(source)),
+        local_node_id_(std::move(local_node_id)),
         slots_(slots),
         store_(store),
         log_(log),
@@ -137,6 +138,7 @@ class Import {
         v1::MigrationService::NewStub(MakeChannel(source_, channel_options));
     v1::PullSlotsRequest request;
     request.set_migration_id(id_);
+    request.set_target_node_id(local_node_id_);
     for (uint32_t slot : SlotList(slots_)) {
       v1::SlotRange* range = request.add_slots();
       range->set_start(slot);
@@ -154,7 +156,11 @@ class Import {
     if (!applied.ok()) context_.TryCancel();
     grpc::Status finished = reader->Finish();
     if (!applied.ok()) return applied;
-    if (stop_) return absl::CancelledError("stopped");
+    if (stop_) {
+      return absl::CancelledError(
+          "the import was stopped before FinishImport (the node is shutting "
+          "down); abort it and start again");
+    }
     if (!finished.ok()) {
       absl::Status status = FromGrpcStatus(finished);
       return absl::Status(status.code(),
@@ -185,6 +191,10 @@ class Import {
           status_.set_keys_imported(status_.keys_imported() + 1);
           status_.set_bytes_imported(status_.bytes_imported() +
                                      RecordBytes(**record));
+        }
+        {
+          absl::MutexLock lock(&mu_);
+          status_.set_local_offset(log_->reserved_offset());
         }
         return absl::OkStatus();
       case v1::MigrationMessage::kSnapshotEnd: {
@@ -290,7 +300,7 @@ class Import {
       if (written_bytes_ - acked_bytes_ <= options_->max_replica_lag_bytes) {
         return absl::OkStatus();
       }
-      if (stop_) return absl::CancelledError("stopped");
+      if (stop_) return absl::CancelledError("stopped while throttled");
       absl::SleepFor(options_->throttle_poll);
     }
   }
@@ -308,6 +318,7 @@ class Import {
   // Constant after construction.
   const std::string id_;
   const std::string source_;
+  const std::string local_node_id_;
   const SlotSet slots_;
   storage::Store* const store_;
   ReplicationLog* const log_;
@@ -362,6 +373,12 @@ absl::Status Importer::StartImport(const std::string& migration_id,
     return s;
   }
   absl::MutexLock lock(&mu_);
+  if (auto it = imports_.find(migration_id);
+      it != imports_.end() && it->second->running()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("import '", migration_id,
+                     "' is already running; finish or abort it first"));
+  }
   for (const auto& [id, import] : imports_) {
     if (import->running() && (import->slots() & slots).any()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -370,10 +387,11 @@ absl::Status Importer::StartImport(const std::string& migration_id,
           "; finish or abort it before starting '", migration_id, "'"));
     }
   }
-  std::shared_ptr<Import>& slot = imports_[migration_id];
-  slot.reset();  // A finished or failed one: its thread has ended.
-  slot = std::make_shared<Import>(migration_id, source_address, slots, store_,
-                                  log_, &options_);
+  std::shared_ptr<Import>& entry = imports_[migration_id];
+  entry.reset();  // A finished or failed one: its thread has ended.
+  entry = std::make_shared<Import>(migration_id, source_address,
+                                   cluster_->identity().node_id, slots, store_,
+                                   log_, &options_);
   SC_LOG(INFO, "import '%s': pulling slots %s from %s", migration_id,
          SlotSetString(slots), source_address);
   return absl::OkStatus();
