@@ -102,13 +102,15 @@ grpc::Status PullSlotsService::PullSlots(
   begin->set_key_count(key_count);
   if (!writer->Write(out)) return WriteFailed(context, slots);
 
-  const grpc::Status backlog_lost(
-      grpc::StatusCode::FAILED_PRECONDITION,
-      absl::StrCat("the replication backlog dropped this node's log entries "
-                   "after offset ",
-                   begin_offset,
-                   " before they were streamed; the import must start over: "
-                   "raise --repl_backlog_bytes on the source"));
+  auto backlog_lost = [](uint64_t offset) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("the replication backlog dropped this node's log "
+                     "entries after offset ",
+                     offset,
+                     " before they were streamed; the import must start "
+                     "over: raise --repl_backlog_bytes on the source"));
+  };
   // Snapshot.
   bool broken = false;
   ChunkBuilder builder(options_.chunk_bytes, [&](v1::MigrationChunk* chunk) {
@@ -123,7 +125,7 @@ grpc::Status PullSlotsService::PullSlots(
       if (grpc::Status go_on = CheckGoOn(context, slots); !go_on.ok()) {
         return go_on;
       }
-      if (!log_->Retains(begin_offset)) return backlog_lost;
+      if (!log_->Retains(begin_offset)) return backlog_lost(begin_offset);
       batch.clear();
       cursor = store_->ScanSlot(
           slot, cursor, kScanBatch,
@@ -157,7 +159,7 @@ grpc::Status PullSlotsService::PullSlots(
     absl::Status status = log_->ReadAfter(sent, options_.chunk_bytes, &read);
     if (!status.ok()) {
       SC_LOG(WARNING, "PullSlots for %s: %s", what, status.message());
-      return backlog_lost;
+      return backlog_lost(sent);
     }
     if (read.entries().empty()) {
       if (absl::Now() - last_write >= options_.idle_tick) {
