@@ -18,6 +18,17 @@ constexpr char kStandaloneShardId[] = "standalone";
 // a manual failover's switch takes tens of milliseconds.
 constexpr uint32_t kPausedRetryAfterMs = 10;
 
+// The slots `table`'s local shard owns (none when standalone, see
+// SetSlotsLostListener).
+std::bitset<kNumSlots> OwnedSlots(const RoutingTable& table) {
+  std::bitset<kNumSlots> owned;
+  if (table.standalone) return owned;
+  for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+    if (table.LocalShardOwns(slot)) owned.set(slot);
+  }
+  return owned;
+}
+
 std::shared_ptr<const v1::ClusterMap> StandaloneMap(
     const NodeIdentity& identity) {
   auto map = std::make_shared<v1::ClusterMap>();
@@ -136,6 +147,17 @@ absl::Status CheckEpochsDoNotRegress(const RoutingTable& current,
 
 }  // namespace
 
+const SlotWritePause* RoutingView::SlotPaused(uint32_t slot) const {
+  if (slot_pauses_ == nullptr) return nullptr;
+  for (const SlotWritePause& pause : *slot_pauses_) {
+    if (now_ >= pause.until) continue;
+    if (slot == kAnySlot || (slot < kNumSlots && pause.slots.test(slot))) {
+      return &pause;
+    }
+  }
+  return nullptr;
+}
+
 absl::Status RoutingView::WriteFenced() const {
   if (writes_paused_) {
     return TryAgainError(
@@ -178,7 +200,16 @@ absl::Status RoutingView::RouteSlot(uint32_t slot, Access access) const {
   }
   switch (shard.local_role) {
     case v1::PRIMARY:  // Rule 4.
-      return access == Access::kWrite ? WriteFenced() : absl::OkStatus();
+      if (access == Access::kRead) return absl::OkStatus();
+      if (const SlotWritePause* pause = SlotPaused(slot)) {
+        return TryAgainError(
+            absl::StrCat("TRYAGAIN writes to slot ", slot,
+                         " are paused while migration '", pause->migration_id,
+                         "' hands the slot to its new shard; retry shortly "
+                         "(after the hand-over the slot answers MOVED)"),
+            kPausedRetryAfterMs);
+      }
+      return WriteFenced();
     case v1::REPLICA:  // Rule 5.
       if (access == Access::kWrite) {
         return ReadOnlyError(shard.primary_address);
@@ -200,6 +231,14 @@ absl::Status RoutingView::RouteNodeWide(Access access) const {
     if (shard.local_role == v1::REPLICA) {
       return ReadOnlyError(shard.primary_address);
     }
+  }
+  if (const SlotWritePause* pause = SlotPaused(kAnySlot)) {
+    return TryAgainError(
+        absl::StrCat("TRYAGAIN node-wide writes are refused while migration '",
+                     pause->migration_id,
+                     "' pauses writes to some slots for its hand-over; retry "
+                     "shortly"),
+        kPausedRetryAfterMs);
   }
   return WriteFenced();
 }
@@ -247,13 +286,37 @@ absl::StatusOr<uint64_t> ClusterState::Apply(const v1::ClusterMap& map) {
                  /*standalone=*/false);
   if (!table.ok()) return table.status();
 
-  absl::MutexLock lock(&mu_);
-  // Another Apply may have won the race meanwhile.
-  if (map.version() <= table_->map->version()) return table_->map->version();
-  absl::Status epochs = CheckEpochsDoNotRegress(*table_, map);
-  if (!epochs.ok()) return epochs;
-  table_ = *std::move(table);
+  std::shared_ptr<const RoutingTable> previous;
+  SlotsLostListener listener;
+  {
+    absl::MutexLock lock(&mu_);
+    // Another Apply may have won the race meanwhile.
+    if (map.version() <= table_->map->version()) {
+      return table_->map->version();
+    }
+    absl::Status epochs = CheckEpochsDoNotRegress(*table_, map);
+    if (!epochs.ok()) return epochs;
+    previous = std::move(table_);
+    table_ = *table;
+    listener = slots_lost_;
+  }
+  if (listener) {
+    const std::bitset<kNumSlots> lost =
+        OwnedSlots(*previous) & ~OwnedSlots(**table);
+    if (lost.any()) {
+      std::vector<uint32_t> slots;
+      for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+        if (lost.test(slot)) slots.push_back(slot);
+      }
+      listener(std::move(slots));
+    }
+  }
   return map.version();
+}
+
+void ClusterState::SetSlotsLostListener(SlotsLostListener listener) {
+  absl::MutexLock lock(&mu_);
+  slots_lost_ = std::move(listener);
 }
 
 std::shared_ptr<const RoutingTable> ClusterState::table() const {
@@ -317,18 +380,71 @@ absl::Status ClusterState::PauseWrites(absl::Duration duration) {
     before = std::move(in_flight_);
     in_flight_ = NewInFlightToken();
   }
+  return DrainInFlight(std::move(before), duration);
+}
+
+absl::Status ClusterState::DrainInFlight(InFlightToken before,
+                                         absl::Duration timeout) {
   // Requests routed before the pause hold the old token; once the last
   // of them finished (and logged its writes), its deleter fulfils
   // `drained`.
   before.token.reset();
-  if (before.drained.wait_for(absl::ToChronoMilliseconds(duration)) !=
+  if (before.drained.wait_for(absl::ToChronoMilliseconds(timeout)) !=
       std::future_status::ready) {
     return absl::DeadlineExceededError(absl::StrCat(
         "writes admitted before the pause were still running after ",
-        absl::FormatDuration(duration),
-        "; retry the failover (the pause has ended)"));
+        absl::FormatDuration(timeout), "; retry the pause (it has ended)"));
   }
   return absl::OkStatus();
+}
+
+absl::Status ClusterState::PauseSlotWrites(const std::string& migration_id,
+                                           const std::vector<uint32_t>& slots,
+                                           absl::Duration duration) {
+  InFlightToken before;
+  {
+    absl::MutexLock lock(&mu_);
+    const RoutingTable& table = *table_;
+    SlotWritePause pause;
+    pause.migration_id = migration_id;
+    pause.until = options_.clock->Now() + duration;
+    for (uint32_t slot : slots) {
+      if (!table.LocalPrimaryOf(slot)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("node ", identity_.node_id,
+                         " is not the primary of the shard owning slot ", slot,
+                         " in its cluster map version ", table.map->version(),
+                         "; pause the slots' writes on their owner's primary"));
+      }
+      pause.slots.set(slot);
+    }
+    auto pauses = std::make_shared<SlotWritePauses>();
+    if (slot_pauses_ != nullptr) {
+      // Ended pauses go too, so the list stays as short as the pauses
+      // running.
+      const absl::Time now = options_.clock->Now();
+      for (const SlotWritePause& held : *slot_pauses_) {
+        if (held.migration_id != migration_id && held.until > now) {
+          pauses->push_back(held);
+        }
+      }
+    }
+    pauses->push_back(std::move(pause));
+    slot_pauses_ = std::move(pauses);
+    before = std::move(in_flight_);
+    in_flight_ = NewInFlightToken();
+  }
+  return DrainInFlight(std::move(before), duration);
+}
+
+void ClusterState::ResumeSlotWrites(const std::string& migration_id) {
+  absl::MutexLock lock(&mu_);
+  if (slot_pauses_ == nullptr) return;
+  auto pauses = std::make_shared<SlotWritePauses>();
+  for (const SlotWritePause& held : *slot_pauses_) {
+    if (held.migration_id != migration_id) pauses->push_back(held);
+  }
+  slot_pauses_ = std::move(pauses);
 }
 
 void ClusterState::ResumeWrites() {
@@ -341,16 +457,19 @@ RoutingView ClusterState::View(bool allow_replica_read) const {
   std::shared_ptr<const int> in_flight;
   absl::Time lease_expiry;
   absl::Time pause_until;
+  std::shared_ptr<const SlotWritePauses> slot_pauses;
   {
     absl::ReaderMutexLock lock(&mu_);
     table = table_;
     in_flight = in_flight_.token;
     lease_expiry = lease_expiry_;
     pause_until = pause_until_;
+    slot_pauses = slot_pauses_;
   }
   const absl::Time now = options_.clock->Now();
   const bool lease_valid = !options_.coordinated || now < lease_expiry;
-  return RoutingView(std::move(table), std::move(in_flight), allow_replica_read,
+  return RoutingView(std::move(table), std::move(in_flight),
+                     std::move(slot_pauses), now, allow_replica_read,
                      lease_valid, now < pause_until);
 }
 

@@ -22,7 +22,13 @@
 // Manual failover pauses a primary's writes (PauseWrites): they get
 // TRYAGAIN until ResumeWrites or the bounded pause ends, and PauseWrites
 // returns only once every request routed before the pause has finished,
-// so the replication log's end offset is then final.
+// so the replication log's end offset is then final. A slot migration's
+// cut-over pauses only the moving slots' writes the same way
+// (PauseSlotWrites, docs/RESHARDING.md step 4).
+//
+// When a map takes slots away from this node's shard (a migration
+// committed), the slots-lost listener is told, so their keys can be
+// dropped in the background (node/migration/slot_dropper.h).
 //
 // Thread-safety: all methods are safe to call from any thread. Readers
 // take a RoutingView per request (one short shared lock), then route every
@@ -30,7 +36,9 @@
 #ifndef SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_
 #define SLOTCACHE_NODE_CLUSTER_CLUSTER_STATE_H_
 
+#include <bitset>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -42,6 +50,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/slot.h"
 #include "proto/common.pb.h"
 
 namespace slotcache::node {
@@ -84,7 +93,27 @@ struct RoutingTable {
   std::vector<int16_t> slot_owner;
   // This node's shard (index into `shards`) or kUnowned when it is in none.
   int16_t local_shard = kUnowned;
+
+  // True when this node's shard owns `slot` (standalone: every slot).
+  bool LocalShardOwns(uint32_t slot) const {
+    return local_shard != kUnowned && slot < slot_owner.size() &&
+           slot_owner[slot] == local_shard;
+  }
+  // True when this node is the primary of the shard that owns `slot`.
+  bool LocalPrimaryOf(uint32_t slot) const {
+    return LocalShardOwns(slot) &&
+           shards[local_shard].local_role == v1::PRIMARY;
+  }
 };
+
+// The slots a migration's cut-over paused, until when. Immutable once
+// published to RoutingViews.
+struct SlotWritePause {
+  std::string migration_id;
+  std::bitset<kNumSlots> slots;
+  absl::Time until;
+};
+using SlotWritePauses = std::vector<SlotWritePause>;
 
 // A consistent routing snapshot for one request (or one pipeline batch).
 // Cheap to copy; holds the table alive.
@@ -103,7 +132,10 @@ class RoutingView {
   //       reads  -> served here;
   //       writes -> TRYAGAIN while a manual failover paused them (the
   //                 client retries after retry_after_ms and lands on the
-  //                 new primary or here again); else served here, unless
+  //                 new primary or here again), or while a migration's
+  //                 cut-over paused writes to this slot (PauseSlotWrites;
+  //                 the retry lands here again, or after the commit gets
+  //                 MOVED to the new owner); else served here, unless
   //                 lease fencing is on and the lease expired ->
   //                 CLUSTERDOWN (docs/ARCHITECTURE.md §2.3: a primary cut off
   //                 from the coordinator must stop acknowledging writes before
@@ -119,14 +151,16 @@ class RoutingView {
   //     config_epoch, so the client can tell a stale redirect from a new
   //     one and refresh its map.
   //
-  // Not produced yet: ASK, which belongs to slot migration (not built yet).
+  // Never produced: ASK. A slot moves whole at the commit
+  // (docs/RESHARDING.md), so clients never see a half-moved slot.
   absl::Status RouteSlot(uint32_t slot, Access access) const;
 
   // For commands that touch the whole node rather than keys (DBSIZE,
   // FLUSHALL, SCAN): reads are always served (they describe this node's
   // own data); writes follow the rules of a slot this node holds: refused
-  // with READONLY on a replica, TRYAGAIN while paused and CLUSTERDOWN
-  // without a valid lease.
+  // with READONLY on a replica, TRYAGAIN while paused (also while any
+  // slot's writes are paused: FLUSHALL touches the moving slots too) and
+  // CLUSTERDOWN without a valid lease.
   absl::Status RouteNodeWide(Access access) const;
 
   const RoutingTable& table() const { return *table_; }
@@ -134,19 +168,30 @@ class RoutingView {
  private:
   friend class ClusterState;
   RoutingView(std::shared_ptr<const RoutingTable> table,
-              std::shared_ptr<const int> in_flight, bool allow_replica_read,
-              bool write_lease_valid, bool writes_paused)
+              std::shared_ptr<const int> in_flight,
+              std::shared_ptr<const SlotWritePauses> slot_pauses,
+              absl::Time now, bool allow_replica_read, bool write_lease_valid,
+              bool writes_paused)
       : table_(std::move(table)),
         in_flight_(std::move(in_flight)),
+        slot_pauses_(std::move(slot_pauses)),
+        now_(now),
         allow_replica_read_(allow_replica_read),
         write_lease_valid_(write_lease_valid),
         writes_paused_(writes_paused) {}
 
   absl::Status WriteFenced() const;
+  // The migration whose cut-over pauses writes to `slot` now (any slot
+  // with kAnySlot), or nullptr.
+  static constexpr uint32_t kAnySlot = ~uint32_t{0};
+  const SlotWritePause* SlotPaused(uint32_t slot) const;
 
   std::shared_ptr<const RoutingTable> table_;
   // Held while the request runs; PauseWrites waits for it (see there).
   std::shared_ptr<const int> in_flight_;
+  // Null when no slot pause was ever set.
+  std::shared_ptr<const SlotWritePauses> slot_pauses_;
+  absl::Time now_;
   bool allow_replica_read_;
   bool write_lease_valid_;
   bool writes_paused_;
@@ -181,6 +226,9 @@ class ClusterState {
 
   // The map the node serves with (standalone: a synthesized version-0 map).
   std::shared_ptr<const v1::ClusterMap> map() const;
+  // The routing table in force (for components that reason about
+  // ownership rather than route one request).
+  std::shared_ptr<const RoutingTable> table() const;
   // 0 when standalone.
   uint64_t map_version() const;
   // This node's role and shard ("" when in none) in the held map.
@@ -198,6 +246,26 @@ class ClusterState {
   absl::Status PauseWrites(absl::Duration duration);
   void ResumeWrites();
 
+  // A migration's cut-over: writes to `slots` get TRYAGAIN for `duration`
+  // (or until ResumeSlotWrites(migration_id), or until a map gives the
+  // slots to another shard: MOVED then). Reads go on. Returns once every
+  // request routed before the call has finished (DEADLINE_EXCEEDED if one
+  // still runs when the pause ends). FAILED_PRECONDITION, changing
+  // nothing, unless this node is the primary owning every slot. A second
+  // call with the same id replaces that pause.
+  absl::Status PauseSlotWrites(const std::string& migration_id,
+                               const std::vector<uint32_t>& slots,
+                               absl::Duration duration);
+  // Ends the pause of `migration_id` (no-op when there is none).
+  void ResumeSlotWrites(const std::string& migration_id);
+
+  // Called (outside any lock, on the applying thread) with the slots this
+  // node's shard owned in the previous map and does not own in the map
+  // just applied. The standalone map counts as owning nothing here: its
+  // keys are an operator's, not a shard's. Set before maps arrive.
+  using SlotsLostListener = std::function<void(std::vector<uint32_t> slots)>;
+  void SetSlotsLostListener(SlotsLostListener listener);
+
   // A routing snapshot for one request.
   RoutingView View(bool allow_replica_read) const;
 
@@ -210,7 +278,10 @@ class ClusterState {
   };
   static InFlightToken NewInFlightToken();
 
-  std::shared_ptr<const RoutingTable> table() const;
+  // Swaps in a new in-flight token and waits (up to `timeout`) until every
+  // request holding the old one finished. Call without mu_ held.
+  absl::Status DrainInFlight(InFlightToken before, absl::Duration timeout);
+
   // The table before any map: standalone (all slots) or, when
   // coordinated, an empty version-0 map (no slots).
   void BuildInitialTableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -227,6 +298,9 @@ class ClusterState {
   // new one and waits until the old one is released by all (no request
   // routed before the pause is still running).
   InFlightToken in_flight_ ABSL_GUARDED_BY(mu_) = NewInFlightToken();
+  // Replaced whole on every change (RoutingViews share it).
+  std::shared_ptr<const SlotWritePauses> slot_pauses_ ABSL_GUARDED_BY(mu_);
+  SlotsLostListener slots_lost_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace slotcache::node

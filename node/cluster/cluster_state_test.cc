@@ -313,6 +313,110 @@ TEST(ClusterStateTest, PauseGivesUpWhenAnEarlierRequestOutlastsIt) {
   EXPECT_TRUE(stuck.RouteSlot(1, Access::kRead).ok());
 }
 
+TEST(ClusterStateTest, SlotPauseRefusesOnlyThoseSlotsWritesUntilResumed) {
+  FakeClock clock;
+  ClusterState state(Self(), {/*coordinated=*/true, &clock});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  state.ExtendLease(clock.Now() + absl::Seconds(10));
+  ASSERT_TRUE(state.PauseSlotWrites("op-1", {5, 6}, absl::Seconds(1)).ok());
+  {
+    RoutingView view = state.View(false);
+    EXPECT_EQ(ErrorCodeOf(view.RouteSlot(5, Access::kWrite)), v1::TRYAGAIN);
+    EXPECT_EQ(ErrorCodeOf(view.RouteSlot(6, Access::kWrite)), v1::TRYAGAIN);
+    EXPECT_TRUE(view.RouteSlot(5, Access::kRead).ok()) << "reads go on";
+    EXPECT_TRUE(view.RouteSlot(7, Access::kWrite).ok()) << "other slots too";
+    EXPECT_EQ(ErrorCodeOf(view.RouteNodeWide(Access::kWrite)), v1::TRYAGAIN)
+        << "FLUSHALL would touch the paused slots";
+    EXPECT_TRUE(view.RouteNodeWide(Access::kRead).ok());
+  }
+
+  state.ResumeSlotWrites("other-op");
+  EXPECT_EQ(ErrorCodeOf(state.View(false).RouteSlot(5, Access::kWrite)),
+            v1::TRYAGAIN);
+  state.ResumeSlotWrites("op-1");
+  EXPECT_TRUE(state.View(false).RouteSlot(5, Access::kWrite).ok());
+  EXPECT_TRUE(state.View(false).RouteNodeWide(Access::kWrite).ok());
+
+  ASSERT_TRUE(state.PauseSlotWrites("op-2", {5}, absl::Seconds(1)).ok());
+  clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(state.View(false).RouteSlot(5, Access::kWrite).ok())
+      << "the pause is bounded";
+}
+
+TEST(ClusterStateTest, SlotPauseGivesWayToMovedOnceAMapMovesTheSlots) {
+  FakeClock clock;
+  ClusterState state(Self(), {/*coordinated=*/true, &clock});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  state.ExtendLease(clock.Now() + absl::Seconds(10));
+  ASSERT_TRUE(state.PauseSlotWrites("op-1", {5}, absl::Seconds(10)).ok());
+  v1::ClusterMap moved = TwoShardMap(2);
+  moved.mutable_shards(0)->mutable_slots(0)->set_start(6);
+  moved.mutable_shards(1)->add_slots()->set_start(0);
+  moved.mutable_shards(1)->mutable_slots(1)->set_end(5);
+  ASSERT_TRUE(state.Apply(moved).ok());
+  EXPECT_EQ(ErrorCodeOf(state.View(false).RouteSlot(5, Access::kWrite)),
+            v1::MOVED);
+}
+
+TEST(ClusterStateTest, OnlyTheOwningPrimaryCanPauseSlotWrites) {
+  ClusterState state(Self(), {/*coordinated=*/true, Clock::Real()});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  state.ExtendLease(absl::InfiniteFuture());
+  EXPECT_EQ(state.PauseSlotWrites("op-1", {5, 9000}, absl::Seconds(1)).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "slot 9000 belongs to s2";
+  EXPECT_TRUE(state.View(false).RouteSlot(5, Access::kWrite).ok())
+      << "a refused pause changes nothing";
+  ClusterState replica({"node-c", "127.0.0.1:7003", "az-c"},
+                       {/*coordinated=*/true, Clock::Real()});
+  ASSERT_TRUE(replica.Apply(TwoShardMap(1)).ok());
+  EXPECT_EQ(replica.PauseSlotWrites("op-1", {5}, absl::Seconds(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ClusterStateTest, SlotPauseWaitsForRequestsRoutedBeforeIt) {
+  ClusterState state(Self(), {/*coordinated=*/true, Clock::Real()});
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  std::optional<RoutingView> in_flight = state.View(false);
+  absl::Notification paused;
+  absl::Status result;
+  std::thread pauser([&] {
+    result = state.PauseSlotWrites("op-1", {5}, absl::Seconds(30));
+    paused.Notify();
+  });
+  EXPECT_FALSE(paused.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  in_flight.reset();
+  EXPECT_TRUE(paused.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  pauser.join();
+  EXPECT_TRUE(result.ok()) << result;
+}
+
+TEST(ClusterStateTest, MapThatTakesSlotsAwayTellsTheSlotsLostListener) {
+  ClusterState state(Self(), {/*coordinated=*/true, Clock::Real()});
+  std::vector<std::vector<uint32_t>> lost;
+  state.SetSlotsLostListener(
+      [&](std::vector<uint32_t> slots) { lost.push_back(std::move(slots)); });
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  EXPECT_TRUE(lost.empty()) << "the first map takes nothing away";
+  v1::ClusterMap moved = TwoShardMap(2);
+  moved.mutable_shards(0)->mutable_slots(0)->set_start(3);
+  moved.mutable_shards(1)->add_slots()->set_end(2);
+  ASSERT_TRUE(state.Apply(moved).ok());
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0], (std::vector<uint32_t>{0, 1, 2}));
+  // Gaining slots, or a map that changes nothing for this shard: silence.
+  ASSERT_TRUE(state.Apply(TwoShardMap(3)).ok());
+  EXPECT_EQ(lost.size(), 1u);
+}
+
+TEST(ClusterStateTest, StandaloneNodeGettingItsFirstMapLosesNoSlots) {
+  ClusterState state(Self(), {});
+  bool told = false;
+  state.SetSlotsLostListener([&](std::vector<uint32_t>) { told = true; });
+  ASSERT_TRUE(state.Apply(TwoShardMap(1)).ok());
+  EXPECT_FALSE(told) << "an operator's keys are not dropped by a first map";
+}
+
 TEST(ClusterStateTest, RoutingWhileMapsAreAppliedConcurrentlyIsConsistent) {
   ClusterState state(Self(), {});
   std::atomic<bool> done{false};

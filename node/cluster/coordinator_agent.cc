@@ -318,10 +318,15 @@ absl::Status CoordinatorAgent::RunSession() {
       connected_ = answered;
     }
     if (!answered) break;
+    // The map first, then the lease (docs/RESHARDING.md "Why no write is
+    // lost"): a reply sent after a migration's commit carries the map that
+    // moves the slots away; extending the lease before applying it would
+    // let the old owner take writes to those slots, with a fresh lease and
+    // the old map, once its slot pause ends.
+    if (reply->has_cluster_map()) ApplyMap(reply->cluster_map());
     if (reply->lease_ms() > 0 && options_.extend_lease) {
       options_.extend_lease(sent_at + absl::Milliseconds(reply->lease_ms()));
     }
-    if (reply->has_cluster_map()) ApplyMap(reply->cluster_map());
     if (!SleepUntilNextBeat(interval, &inbox)) break;
   }
   stream->WritesDone();

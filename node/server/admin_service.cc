@@ -11,12 +11,15 @@ namespace slotcache::node {
 
 NodeAdminServiceImpl::NodeAdminServiceImpl(
     ClusterState* cluster, const storage::Store* store, Clock* clock,
-    std::function<void(v1::NodeStatus*)> fill_status)
+    std::function<void(v1::NodeStatus*)> fill_status,
+    migration::Importer* importer, ReplicationLog* log)
     : cluster_(cluster),
       store_(store),
       clock_(clock),
       started_(clock->Now()),
-      fill_status_(std::move(fill_status)) {}
+      fill_status_(std::move(fill_status)),
+      importer_(importer),
+      log_(log) {}
 
 grpc::ServerUnaryReactor* NodeAdminServiceImpl::GetNodeStatus(
     grpc::CallbackServerContext* context,

@@ -29,6 +29,19 @@ storage::StoreOptions WithLimits(storage::StoreOptions store,
   return store;
 }
 
+// An import pauses while replicas are a quarter of the backlog behind, so
+// it never forces them into a full sync.
+migration::ImporterOptions ImporterOptionsFor(
+    const NodeOptions& options,
+    std::function<std::vector<uint64_t>()> replica_acked_offsets) {
+  migration::ImporterOptions importer;
+  importer.replica_acked_offsets = std::move(replica_acked_offsets);
+  importer.max_replica_lag_bytes = options.repl_backlog_bytes / 4;
+  importer.max_message_bytes =
+      TransportMessageLimit(options.limits.max_message_bytes);
+  return importer;
+}
+
 }  // namespace
 
 int TransportMessageLimit(uint64_t max_message_bytes) {
@@ -46,14 +59,25 @@ NodeServer::NodeServer(NodeOptions options)
       cluster_(WithNodeId(options_.identity),
                {!options_.coordinator_address.empty(), options_.store.clock}),
       replication_(&repl_log_, &store_, &cluster_, options_.store.clock),
+      pull_slots_(&repl_log_, &store_, &cluster_),
+      importer_(&store_, &repl_log_, &cluster_,
+                ImporterOptionsFor(options_,
+                                   [this] { return ReplicaAckedOffsets(); })),
+      dropper_(&store_, &cluster_),
       dispatcher_(&executor_, options_.limits),
       cache_service_(&dispatcher_, &cluster_, &replication_),
       admin_service_(
           &cluster_, &store_, options_.store.clock,
-          [this](v1::NodeStatus* status) { replication_.FillStatus(status); }) {
+          [this](v1::NodeStatus* status) { replication_.FillStatus(status); },
+          &importer_, &repl_log_) {
+  cluster_.SetSlotsLostListener(
+      [this](std::vector<uint32_t> slots) { dropper_.Drop(std::move(slots)); });
 }
 
 NodeServer::~NodeServer() {
+  pull_slots_.Stop();
+  importer_.Stop();
+  dropper_.Stop();
   replication_.Stop();
   store_.StopActiveExpiry();
 }
@@ -76,6 +100,16 @@ absl::Status NodeServer::PrepareOptions(NodeOptions* options) {
   if (!id.ok()) return id.status();
   options->identity.node_id = *id;
   return absl::OkStatus();
+}
+
+std::vector<uint64_t> NodeServer::ReplicaAckedOffsets() const {
+  v1::NodeStatus status;
+  replication_.FillStatus(&status);
+  std::vector<uint64_t> acked;
+  for (const v1::ReplicaLag& replica : status.replicas()) {
+    acked.push_back(replica.acked_offset());
+  }
+  return acked;
 }
 
 void NodeServer::FillHeartbeat(v1::HeartbeatRequest* beat) {
@@ -108,7 +142,8 @@ absl::Status NodeServer::ServeUntilSignal() {
       TransportMessageLimit(options_.limits.max_message_bytes);
   NodeIdentity identity = cluster_.identity();
   return slotcache::ServeUntilSignal(
-      serve, {&cache_service_, &admin_service_, replication_.service()},
+      serve,
+      {&cache_service_, &admin_service_, replication_.service(), &pull_slots_},
       [&](const std::string& address) {
         cluster_.SetAddress(address);
         store_.StartActiveExpiry();
@@ -135,6 +170,9 @@ absl::Status NodeServer::ServeUntilSignal() {
       [&] {
         if (agent_ != nullptr) agent_->Stop();
         if (resp_ != nullptr) resp_->Stop();
+        pull_slots_.Stop();
+        importer_.Stop();
+        dropper_.Stop();
         replication_.Stop();
         store_.StopActiveExpiry();
       });

@@ -20,6 +20,9 @@
 #include "node/cluster/cluster_state.h"
 #include "node/cluster/coordinator_agent.h"
 #include "node/commands/executor.h"
+#include "node/migration/importer.h"
+#include "node/migration/pull_slots_service.h"
+#include "node/migration/slot_dropper.h"
 #include "node/replication/replication_log.h"
 #include "node/replication/replication_manager.h"
 #include "node/resp/resp_server.h"
@@ -76,9 +79,9 @@ class NodeServer {
 
   // Binds, starts active expiry, replication and the RESP port, starts the
   // coordinator agent (managed nodes), writes the address files, serves
-  // until SIGTERM/SIGINT; then stops the agent, the RESP port,
-  // replication, active expiry and the server (running calls get the
-  // shutdown grace to finish).
+  // until SIGTERM/SIGINT; then stops the agent, the RESP port, migration
+  // streams and imports, replication, active expiry and the server
+  // (running calls get the shutdown grace to finish).
   absl::Status ServeUntilSignal();
 
   ClusterState* cluster() { return &cluster_; }
@@ -89,6 +92,8 @@ class NodeServer {
   bool coordinated() const { return !options_.coordinator_address.empty(); }
   // Starts the RESP port when configured and writes its address file.
   absl::Status StartResp();
+  // The acked offsets of the replicas connected to this node.
+  std::vector<uint64_t> ReplicaAckedOffsets() const;
   // Heartbeat fields beyond what the agent fills itself.
   void FillHeartbeat(v1::HeartbeatRequest* beat);
 
@@ -102,6 +107,11 @@ class NodeServer {
   CommandExecutor executor_;
   ClusterState cluster_;
   ReplicationManager replication_;
+  // Slot migration (node/migration): the source's stream, the target's
+  // imports, and the drop of slots a new map took away.
+  migration::PullSlotsService pull_slots_;
+  migration::Importer importer_;
+  migration::SlotDropper dropper_;
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;

@@ -302,6 +302,10 @@ class Store {
   // Removes every key of `slot` (not reported to the listener: the caller
   // owns the decision). Returns the number removed.
   int64_t DropSlot(uint32_t slot);
+  // Like DropSlot, but removes at most `max_keys` keys per call, so the
+  // slot's stripe is held only briefly (background drops after a slot
+  // moved away). Returns the number removed; 0 once the slot is empty.
+  int64_t DropSlotKeys(uint32_t slot, size_t max_keys);
   // Writes `record` (a snapshot or migrated key), replacing any existing
   // key of that name. Subject to maxmemory like any write.
   absl::Status Restore(const KeyRecord& record);

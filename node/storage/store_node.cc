@@ -151,6 +151,28 @@ int64_t Store::DropSlot(uint32_t slot) {
   return impl_->ClearTableLocked(loc);
 }
 
+int64_t Store::DropSlotKeys(uint32_t slot, size_t max_keys) {
+  if (slot >= kNumSlots || max_keys == 0) return 0;
+  Impl::Loc loc = impl_->LocateSlot(slot, 0);
+  MutexLock lock(&loc.stripe->mu);
+  KeyTable& t = impl_->Table(loc);
+  if (t.size() <= max_keys) return impl_->ClearTableLocked(loc);
+  // Erasing may move entries between buckets, so pick the victims first.
+  std::vector<std::string> victims;
+  victims.reserve(max_keys);
+  t.ForEach([&](Entry* e) {
+    if (victims.size() < max_keys) victims.emplace_back(e->key());
+  });
+  int64_t removed = 0;
+  for (const std::string& key : victims) {
+    const size_t i = t.Find(key, KeyTable::Hash(key));
+    if (i == KeyTable::kNotFound) continue;
+    impl_->RemoveAt(loc, i, absl::nullopt);
+    ++removed;
+  }
+  return removed;
+}
+
 absl::Status Store::Restore(const KeyRecord& record) {
   if (absl::Status s = impl_->CheckKey(record.key); !s.ok()) return s;
   if (record.type == ValueType::kNone) {

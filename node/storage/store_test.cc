@@ -129,6 +129,23 @@ TEST_F(StoreTest, KeysAreCountedAndDroppedPerSlot) {
   EXPECT_EQ(store.SlotKeyCount(kNumSlots), 0);
 }
 
+TEST_F(StoreTest, DropSlotKeysRemovesASlotInBoundedBatches) {
+  Store store(Options());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(store.Set(absl::StrCat("{user2}", i), "v").ok());
+  }
+  ASSERT_TRUE(store.Set("other", "3").ok());
+  const uint32_t slot = KeySlot("{user2}");
+  EXPECT_EQ(store.DropSlotKeys(slot, 30), 30);
+  EXPECT_EQ(store.SlotKeyCount(slot), 70);
+  int64_t removed = 30;
+  while (int64_t n = store.DropSlotKeys(slot, 30)) removed += n;
+  EXPECT_EQ(removed, 100);
+  EXPECT_EQ(store.SlotKeyCount(slot), 0);
+  EXPECT_EQ(store.DbSize(), 1);
+  EXPECT_EQ(store.UsedMemory(), store.ComputeUsedMemorySlow());
+}
+
 TEST_F(StoreTest, ScanSlotReturnsRecordsThatRestoreElsewhere) {
   Store source(Options());
   for (int i = 0; i < 300; ++i) {
