@@ -103,6 +103,7 @@ absl::Status TestCluster::StartNode(int i) {
       absl::StrCat("--az=az-", std::string(1, static_cast<char>('a' + i % 3))),
       absl::StrCat("--data_dir=", dir_, "/node-", i, "-data"),
   };
+  args.insert(args.end(), extra_node_flags_.begin(), extra_node_flags_.end());
   nodes_[i].process.reset();
   absl::StatusOr<std::string> address =
       StartAndWait(RunfilePath("node/slotcache-node"), args, dir_,

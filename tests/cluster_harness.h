@@ -37,6 +37,12 @@ class TestCluster {
   void KillCoordinator();
   const std::string& coordinator_address() const { return coordinator_; }
 
+  // Flags added to every node started from now on (e.g. a test's
+  // --migration_max_bytes_per_sec).
+  void set_extra_node_flags(std::vector<std::string> flags) {
+    extra_node_flags_ = std::move(flags);
+  }
+
   // Starts `n` more nodes (node i in AZ "az-" + 'a' + i % 3).
   absl::Status StartNodes(int n);
   // (Re)starts node `i` with its data folder, on a new free port.
@@ -92,6 +98,7 @@ class TestCluster {
   std::unique_ptr<ChildProcess> coordinator_process_;
   std::vector<ServerProcess> nodes_;
   std::vector<std::string> resp_addresses_;
+  std::vector<std::string> extra_node_flags_;
 };
 
 }  // namespace slotcache::testing

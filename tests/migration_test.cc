@@ -1,0 +1,189 @@
+// Online resharding with real processes (docs/RESHARDING.md): slots move
+// between shards of a 3 x (1 + 1) cluster while a model workload writes
+// through the SDK, as a user runs it (`slotctl reshard`, `slotctl shard
+// add`, `slotctl rebalance`, `slotctl shard remove`). After every step the
+// final state must equal the model of the acknowledged writes (nothing
+// lost, duplicated or reordered), the SDK must have returned no error (it
+// retries TRYAGAIN and MOVED by itself), every slot must have exactly one
+// owner and no node may keep keys of slots its shard does not own.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/cluster_harness.h"
+#include "tests/migration_test_util.h"
+
+namespace slotcache::testing {
+namespace {
+
+int SlotCount(const v1::ShardInfo& shard) {
+  int n = 0;
+  for (const v1::SlotRange& r : shard.slots()) n += r.end() - r.start() + 1;
+  return n;
+}
+
+std::string Layout(const v1::ClusterMap& map) {
+  std::vector<std::string> parts;
+  for (const v1::ShardInfo& shard : map.shards()) {
+    parts.push_back(absl::StrCat(shard.shard_id(), "=", SlotCount(shard),
+                                 " slots (epoch ", shard.config_epoch(), ")"));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+void ExpectClusterCheckPasses(const TestCluster& cluster) {
+  std::string output;
+  absl::StatusOr<int> code = cluster.Slotctl({"cluster", "check"}, &output);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0) << output;
+}
+
+void ExpectModelHolds(const ModelWorkload& workload) {
+  EXPECT_EQ(workload.errors(), 0u) << workload.first_error();
+  uint64_t checked = 0;
+  absl::StatusOr<int> mismatches = workload.CountMismatches(&checked);
+  ASSERT_TRUE(mismatches.ok()) << mismatches.status();
+  std::printf("[migration] %llu writes acknowledged, %llu keys checked, %d "
+              "differ from the model, %llu SDK errors\n",
+              static_cast<unsigned long long>(workload.acked()),
+              static_cast<unsigned long long>(checked), *mismatches,
+              static_cast<unsigned long long>(workload.errors()));
+  EXPECT_EQ(*mismatches, 0);
+}
+
+TEST(MigrationTest, SlotsMoveUnderLoadAndStateMatchesTheModel) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.StartAndCreate(6, 3, 1).ok());
+  ASSERT_TRUE(cluster.WaitReplicasSynced().ok());
+
+  ModelWorkload::Options options;  // 200k writes over 50k keys, 8 threads.
+  ModelWorkload workload(&cluster, options);
+  ASSERT_TRUE(workload.Start().ok());
+  ASSERT_TRUE(workload.WaitForWrites(20000).ok());
+
+  // As a user: slotctl reshard, which shows progress and waits.
+  absl::StatusOr<v1::ClusterMap> before = cluster.Describe();
+  ASSERT_TRUE(before.ok());
+  const std::vector<uint32_t> first = SlotsOf(*before, "shard-1", 150);
+  std::string output;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<int> code = cluster.Slotctl(
+      {"reshard", "--from=shard-1", "--to=shard-2", "--slots=150"}, &output);
+  ASSERT_TRUE(code.ok()) << code.status();
+  ASSERT_EQ(*code, 0) << output;
+  std::printf("[migration] slotctl reshard 150 slots shard-1 -> shard-2 in "
+              "%s under load:\n%s\n",
+              absl::FormatDuration(absl::Now() - start).c_str(),
+              output.c_str());
+
+  // And through the API: 120 slots shard-3 -> shard-1.
+  absl::StatusOr<v1::ClusterMap> mid = cluster.Describe();
+  ASSERT_TRUE(mid.ok());
+  const std::vector<uint32_t> second = SlotsOf(*mid, "shard-3", 120);
+  v1::MigrateSlotsRequest request;
+  request.set_from_shard_id("shard-3");
+  request.set_to_shard_id("shard-1");
+  request.set_slot_count(120);
+  absl::StatusOr<v1::Operation> op = MigrateSlots(cluster, request);
+  ASSERT_TRUE(op.ok()) << op.status();
+  absl::StatusOr<v1::Operation> done = WaitOperationDone(cluster, op->id());
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->state(), v1::Operation::SUCCEEDED) << done->progress();
+  std::printf("[migration] %s: %u slots, %llu keys, %llu bytes copied, "
+              "longest write pause %u ms\n",
+              done->id().c_str(), done->migration().slots_done(),
+              static_cast<unsigned long long>(done->migration().keys_copied()),
+              static_cast<unsigned long long>(done->migration().bytes_copied()),
+              done->migration().max_pause_ms());
+
+  workload.Stop();
+  absl::StatusOr<v1::ClusterMap> after = cluster.Describe();
+  ASSERT_TRUE(after.ok());
+  std::printf("[migration] layout after: %s\n", Layout(*after).c_str());
+  for (uint32_t s : first) ASSERT_EQ(OwnerOf(*after, s), "shard-2") << s;
+  for (uint32_t s : second) ASSERT_EQ(OwnerOf(*after, s), "shard-1") << s;
+  std::vector<uint32_t> moved = first;
+  moved.insert(moved.end(), second.begin(), second.end());
+  absl::StatusOr<uint64_t> keys = CheckSingleOwner(cluster, moved);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_GT(*keys, 0u);
+  ExpectModelHolds(workload);
+  ExpectClusterCheckPasses(cluster);
+}
+
+TEST(MigrationTest, ScaleOutThreeToFourAndBackInUnderLoad) {
+  TestCluster cluster;
+  ASSERT_TRUE(cluster.StartAndCreate(6, 3, 1).ok());
+  ASSERT_TRUE(cluster.WaitReplicasSynced().ok());
+
+  ModelWorkload::Options options;
+  options.writes = 0;  // Until stopped.
+  options.keys = 20000;
+  options.threads = 4;
+  ModelWorkload workload(&cluster, options);
+  ASSERT_TRUE(workload.Start().ok());
+  ASSERT_TRUE(workload.WaitForWrites(5000).ok());
+
+  // Scale out: two new nodes register, form shard-4, rebalance.
+  ASSERT_TRUE(cluster.StartNodes(2).ok());
+  ASSERT_TRUE(cluster
+                  .WaitForMap(
+                      [](const v1::ClusterMap& map) {
+                        int joining = 0;
+                        for (const v1::NodeInfo& n : map.nodes()) {
+                          joining += n.health() == v1::JOINING;
+                        }
+                        return joining == 2;
+                      },
+                      "the two new nodes to register")
+                  .ok());
+  std::string output;
+  absl::StatusOr<int> code =
+      cluster.Slotctl({"shard", "add", "--replicas=1"}, &output);
+  ASSERT_TRUE(code.ok()) << code.status();
+  ASSERT_EQ(*code, 0) << output;
+  std::printf("[scale] slotctl shard add:\n%s\n", output.c_str());
+  ASSERT_TRUE(cluster.WaitReplicasSynced().ok());
+  absl::Time start = absl::Now();
+  code = cluster.Slotctl({"rebalance"}, &output);
+  ASSERT_TRUE(code.ok()) << code.status();
+  ASSERT_EQ(*code, 0) << output;
+  std::printf("[scale] slotctl rebalance (3 -> 4 shards) in %s:\n%s\n",
+              absl::FormatDuration(absl::Now() - start).c_str(),
+              output.c_str());
+  absl::StatusOr<v1::ClusterMap> four = cluster.Describe();
+  ASSERT_TRUE(four.ok());
+  ASSERT_EQ(four->shards_size(), 4);
+  for (const v1::ShardInfo& shard : four->shards()) {
+    EXPECT_NEAR(SlotCount(shard), 4096, 2) << Layout(*four);
+  }
+  std::printf("[scale] layout: %s\n", Layout(*four).c_str());
+  std::vector<uint32_t> all;
+  for (uint32_t s = 0; s < 16384; ++s) all.push_back(s);
+  ASSERT_TRUE(CheckSingleOwner(cluster, all).ok());
+  ExpectClusterCheckPasses(cluster);
+
+  // Scale in: drain shard-4 back into the others.
+  start = absl::Now();
+  code = cluster.Slotctl({"shard", "remove", "shard-4"}, &output);
+  ASSERT_TRUE(code.ok()) << code.status();
+  ASSERT_EQ(*code, 0) << output;
+  std::printf("[scale] slotctl shard remove shard-4 in %s:\n%s\n",
+              absl::FormatDuration(absl::Now() - start).c_str(),
+              output.c_str());
+  workload.Stop();
+  absl::StatusOr<v1::ClusterMap> three = cluster.Describe();
+  ASSERT_TRUE(three.ok());
+  ASSERT_EQ(three->shards_size(), 3) << Layout(*three);
+  std::printf("[scale] layout: %s\n", Layout(*three).c_str());
+  ASSERT_TRUE(CheckSingleOwner(cluster, all).ok());
+  ExpectModelHolds(workload);
+  ExpectClusterCheckPasses(cluster);
+}
+
+}  // namespace
+}  // namespace slotcache::testing
