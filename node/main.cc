@@ -46,6 +46,10 @@ ABSL_FLAG(ByteSize, repl_backlog_bytes, ByteSize{64ull << 20},
           "Replication backlog: how many bytes of recent writes a primary "
           "keeps so that a replica that reconnects can resume with a "
           "partial resync instead of a full sync.");
+ABSL_FLAG(ByteSize, migration_max_bytes_per_sec, ByteSize{0},
+          "Slot migration: the most snapshot bytes per second this node "
+          "streams to a shard importing its slots (e.g. 50MB); 0 is "
+          "unlimited. Bounds what a reshard takes from client traffic.");
 ABSL_FLAG(std::string, resp_listen, "",
           "HOST:PORT for the Redis protocol (RESP2/RESP3) port; port 0 "
           "picks a free port; empty: no RESP port.");
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_message_bytes).bytes;
   options.repl_backlog_bytes = absl::GetFlag(FLAGS_repl_backlog_bytes).bytes;
   options.replicaof = absl::GetFlag(FLAGS_replicaof);
+  options.migration_max_bytes_per_sec =
+      absl::GetFlag(FLAGS_migration_max_bytes_per_sec).bytes;
   options.resp.listen_address = absl::GetFlag(FLAGS_resp_listen);
   options.resp.threads = absl::GetFlag(FLAGS_resp_threads);
   options.resp.max_clients = absl::GetFlag(FLAGS_maxclients);

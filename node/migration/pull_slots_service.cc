@@ -113,10 +113,24 @@ grpc::Status PullSlotsService::PullSlots(
   };
   // Snapshot.
   bool broken = false;
+  const absl::Time snapshot_start = absl::Now();
+  uint64_t snapshot_bytes = 0;
   ChunkBuilder builder(options_.chunk_bytes, [&](v1::MigrationChunk* chunk) {
     out.Clear();
     out.mutable_chunk()->Swap(chunk);
-    return writer->Write(out);
+    if (!writer->Write(out)) return false;
+    if (options_.max_bytes_per_sec > 0) {
+      // Sleep until the bytes sent so far fit the rate (each sleep is at
+      // most one chunk's worth: CheckGoOn runs between chunks).
+      snapshot_bytes += out.ByteSizeLong();
+      const absl::Time due =
+          snapshot_start +
+          absl::Seconds(static_cast<double>(snapshot_bytes) /
+                        static_cast<double>(options_.max_bytes_per_sec));
+      const absl::Time now = absl::Now();
+      if (due > now) absl::SleepFor(due - now);
+    }
+    return true;
   });
   std::vector<storage::KeyRecord> batch;
   for (uint32_t slot : slot_list) {

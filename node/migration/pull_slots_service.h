@@ -44,6 +44,11 @@ struct PullSlotsOptions {
   uint64_t chunk_bytes = 256 << 10;
   // Longest wait without a message while the log is quiet.
   absl::Duration idle_tick = absl::Milliseconds(100);
+  // Snapshot streaming rate limit in bytes per second (0: as fast as the
+  // target takes it), so a migration can be kept from competing with
+  // client traffic for the source's CPU and network
+  // (--migration_max_bytes_per_sec).
+  uint64_t max_bytes_per_sec = 0;
 };
 
 class PullSlotsService final : public v1::MigrationService::Service {

@@ -42,6 +42,12 @@ migration::ImporterOptions ImporterOptionsFor(
   return importer;
 }
 
+migration::PullSlotsOptions PullSlotsOptionsFor(const NodeOptions& options) {
+  migration::PullSlotsOptions pull;
+  pull.max_bytes_per_sec = options.migration_max_bytes_per_sec;
+  return pull;
+}
+
 }  // namespace
 
 int TransportMessageLimit(uint64_t max_message_bytes) {
@@ -59,7 +65,8 @@ NodeServer::NodeServer(NodeOptions options)
       cluster_(WithNodeId(options_.identity),
                {!options_.coordinator_address.empty(), options_.store.clock}),
       replication_(&repl_log_, &store_, &cluster_, options_.store.clock),
-      pull_slots_(&repl_log_, &store_, &cluster_),
+      pull_slots_(&repl_log_, &store_, &cluster_,
+                  PullSlotsOptionsFor(options_)),
       importer_(&store_, &repl_log_, &cluster_,
                 ImporterOptionsFor(options_,
                                    [this] { return ReplicaAckedOffsets(); })),

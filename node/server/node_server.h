@@ -55,6 +55,9 @@ struct NodeOptions {
   // role comes from the cluster map).
   uint64_t repl_backlog_bytes = 64ull << 20;
   std::string replicaof;
+  // Slot migration (node/migration): the source's snapshot streaming rate
+  // limit, bytes per second (0: unlimited).
+  uint64_t migration_max_bytes_per_sec = 0;
   // The Redis protocol port (node/resp): off while resp.listen_address is
   // empty. Its bound address is written to resp_address_file (before the
   // gRPC address file, so a reader of that one finds both) and registered
