@@ -66,6 +66,13 @@ absl::StatusOr<std::string> Shell(const std::string& command,
 // the Debian packages nodejs and npm), INTERNAL when npm install fails.
 absl::StatusOr<std::string> IoredisModules();
 
+// A loopback port no one listens on now (redis-server cannot bind port 0
+// and tell); -1 when none could be found.
+int FreePort();
+
+// Where redis-server is (deploy/setup.sh installs the Debian package).
+constexpr char kRedisServer[] = "/usr/bin/redis-server";
+
 // The RESP multibulk encoding of `words` (what clients send).
 std::string Multibulk(const std::vector<std::string>& words);
 

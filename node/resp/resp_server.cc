@@ -421,6 +421,7 @@ bool EventLoop::Process(Connection* c) {
 void EventLoop::StartWait(Connection* c,
                           const CommandHandler::WaitRequest& wait) {
   c->blocked = true;
+  server_->clients_.CountBlocked(1);
   const uint64_t id = c->session.client.id;
   std::weak_ptr<Mailbox> mailbox = mailbox_;
   // The callback may run at once on this thread or later on another; it
@@ -439,6 +440,7 @@ void EventLoop::OnWaitDone(uint64_t id, int acked) {
   if (it == connections_.end()) return;  // Closed meanwhile.
   Connection* c = it->second.get();
   c->blocked = false;
+  server_->clients_.CountBlocked(-1);
   ReplyWriter(&c->out, c->session.client.protocol).Integer(acked);
   // Requests that arrived behind the WAIT run now, in order.
   if (!Process(c)) return;
@@ -495,6 +497,7 @@ void EventLoop::Close(Connection* c, absl::string_view why) {
            c->session.client.address, why);
   }
   const uint64_t id = c->session.client.id;
+  if (c->blocked) server_->clients_.CountBlocked(-1);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
   server_->clients_.Remove(id);
