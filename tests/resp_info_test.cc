@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -286,6 +287,63 @@ TEST(RespInfoTest, PromisedFieldsAreInRedisAndSlotcacheInfo) {
   }
   std::cerr << "Redis INFO fields slotcache does not report:" << missing
             << "\n";
+}
+
+// redis-cli's flat print of COMMAND DOCS <name>: the top-level value after
+// the first line `field`, and every value after a "token" line.
+std::string DocField(const std::vector<std::string>& lines,
+                     const std::string& field) {
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    if (lines[i] == field) return lines[i + 1];
+  }
+  return "";
+}
+std::set<std::string> DocTokens(const std::vector<std::string>& lines) {
+  std::set<std::string> tokens;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    if (lines[i] == "token") tokens.insert(lines[i + 1]);
+  }
+  return tokens;
+}
+std::vector<std::string> CliLines(const std::string& address,
+                                  const std::vector<std::string>& args) {
+  absl::StatusOr<std::string> out = RedisCli(address, args);
+  EXPECT_TRUE(out.ok()) << out.status();
+  std::vector<std::string> lines =
+      absl::StrSplit(out.ok() ? *out : "", '\n', absl::SkipEmpty());
+  return lines;
+}
+
+// COMMAND DOCS: for every command slotcache documents, the same "since"
+// and "group" as Redis, and only tokens (NX, EX, MATCH, ...) Redis has.
+TEST(RespInfoTest, CommandDocsAgreeWithRedis) {
+  if (access(kRedisServer, X_OK) != 0) {
+    GTEST_SKIP() << kRedisServer
+                 << " is missing: run deploy/setup.sh (Debian redis-server)";
+  }
+  const std::string dir = NewTempDir("resp-docs");
+  auto redis = RedisServer::Start(dir, "");
+  ASSERT_NE(redis, nullptr);
+  auto node = SlotcacheNode::Start(dir, "");
+  ASSERT_NE(node, nullptr);
+  const std::vector<std::string> names =
+      CliLines(node->resp_address(), {"COMMAND", "LIST"});
+  ASSERT_GT(names.size(), 40u);
+  for (const std::string& name : names) {
+    const std::vector<std::string> ours =
+        CliLines(node->resp_address(), {"COMMAND", "DOCS", name});
+    const std::vector<std::string> theirs =
+        CliLines(redis->resp_address(), {"COMMAND", "DOCS", name});
+    ASSERT_FALSE(ours.empty()) << name << " has no COMMAND DOCS entry";
+    ASSERT_FALSE(theirs.empty()) << name << " is unknown to redis-server";
+    EXPECT_EQ(DocField(ours, "since"), DocField(theirs, "since")) << name;
+    EXPECT_EQ(DocField(ours, "group"), DocField(theirs, "group")) << name;
+    const std::set<std::string> redis_tokens = DocTokens(theirs);
+    for (const std::string& token : DocTokens(ours)) {
+      EXPECT_EQ(redis_tokens.count(token), 1)
+          << name << ": token " << token << " is not in Redis' docs";
+    }
+  }
 }
 
 }  // namespace

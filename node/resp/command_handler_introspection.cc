@@ -22,6 +22,7 @@
 #include "common/commands/command_table.h"
 #include "common/glob.h"
 #include "node/resp/cluster_commands.h"
+#include "node/resp/command_docs.h"
 #include "node/resp/command_handler.h"
 #include "node/resp/command_util.h"
 
@@ -207,8 +208,20 @@ CommandHandler::Outcome CommandHandler::Command(const Call& call) const {
   if (sub == "COUNT" && call.args.size() == 2) {
     out->Integer(static_cast<int64_t>(names.size()));
   } else if (sub == "DOCS") {
-    // redis-cli asks for docs to show hints; having none is fine for it.
-    out->MapHeader(0);
+    // All docs, or those of the names given (unknown names are left out,
+    // as in Redis).
+    std::vector<const CommandDoc*> docs;
+    if (call.args.size() == 2) {
+      for (const CommandDoc& d : AllCommandDocs()) docs.push_back(&d);
+    }
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      if (const CommandDoc* d = FindCommandDoc(call.args[i])) docs.push_back(d);
+    }
+    out->MapHeader(docs.size());
+    for (const CommandDoc* d : docs) {
+      out->Bulk(d->name);
+      WriteCommandDoc(*d, out);
+    }
   } else if (sub == "INFO") {
     out->ArrayHeader(call.args.size() - 2);
     for (size_t i = 2; i < call.args.size(); ++i) {
