@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,16 @@
 
 namespace slotcache::node::resp {
 
+// A connection's buffer sizes (CLIENT LIST qbuf, qbuf-free, obl, omem),
+// published by its loop after each read round and send (relaxed stores),
+// read by CLIENT LIST on any loop.
+struct ClientBuffers {
+  std::atomic<int64_t> qbuf{0};       // Unparsed input bytes.
+  std::atomic<int64_t> qbuf_free{0};  // Free bytes of the input buffer.
+  std::atomic<int64_t> obl{0};        // Unsent reply bytes.
+  std::atomic<int64_t> omem{0};       // Allocation holding them (0: none).
+};
+
 // What CLIENT LIST shows of one client.
 struct ClientSummary {
   uint64_t id = 0;
@@ -36,6 +47,9 @@ struct ClientSummary {
   absl::Time connected_at;
   int protocol = 2;
   bool readonly = false;
+  int fd = -1;
+  // Shared by every copy of the summary; null in tests without a server.
+  std::shared_ptr<ClientBuffers> buffers;
 };
 
 class ClientRegistry {

@@ -55,17 +55,27 @@ int64_t ResidentBytes() {
 }  // namespace
 
 std::string CommandHandler::ClientLine(const ClientSummary& c) const {
-  // Redis' CLIENT LIST fields; buffer and memory figures are not tracked
-  // per client here and read 0.
+  // Redis' CLIENT LIST fields. The buffers are as the connection's loop
+  // last published them (after its previous read round or send): one
+  // input buffer (qbuf, qbuf-free) and one output buffer (obl: unsent
+  // bytes, oll: 0 as there is no reply list, omem: the allocation holding
+  // the unsent bytes). Idle time is not tracked per client and reads 0.
   const int64_t age = absl::ToInt64Seconds(absl::Now() - c.connected_at);
+  int64_t qbuf = 0, qbuf_free = 0, obl = 0, omem = 0;
+  if (c.buffers != nullptr) {
+    qbuf = c.buffers->qbuf.load(std::memory_order_relaxed);
+    qbuf_free = c.buffers->qbuf_free.load(std::memory_order_relaxed);
+    obl = c.buffers->obl.load(std::memory_order_relaxed);
+    omem = c.buffers->omem.load(std::memory_order_relaxed);
+  }
   return absl::StrCat(
       "id=", c.id, " addr=", c.address, " laddr=", c.local_address,
-      " fd=0 name=", c.name, " age=", age,
+      " fd=", c.fd, " name=", c.name, " age=", age,
       " idle=0 flags=", c.readonly ? "r" : "N",
-      " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
-      "obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=NULL user=default "
-      "redir=-1 resp=",
-      c.protocol);
+      " db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=", qbuf,
+      " qbuf-free=", qbuf_free, " argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=", obl,
+      " oll=0 omem=", omem, " tot-mem=", qbuf + qbuf_free + omem,
+      " events=r cmd=NULL user=default redir=-1 resp=", c.protocol);
 }
 
 CommandHandler::Outcome CommandHandler::Client(const Call& call) const {
