@@ -7,7 +7,7 @@
 // by itself, every acknowledged write reads back with its last
 // acknowledged value (counters exact up to INCRs whose answer was lost),
 // the outage the client sees is bounded (printed), and no error reaches
-// the application after its first success on the failed shard.
+// the application once every key of the failed shard was written again.
 #include <unistd.h>
 
 #include <cstdio>
