@@ -24,6 +24,7 @@
 #        (default 200000 per test), KEYSPACE (default 100000),
 #        MUX_CONNECTIONS (default 4: HTTP/2 connections the *-mux rows
 #        share among the 50 clients),
+#        NODE_FLAGS (extra slotcache-node flags, e.g. --resp_threads=1),
 #        RESP_ONLY=1 runs only the RESP rows (redis-benchmark on both
 #        sides; no slotcache-bench),
 #        PERF=1 also records a CPU profile of the node during an extra
@@ -37,6 +38,7 @@ REQUESTS_DEPTH1="${REQUESTS_DEPTH1:-200000}"
 MUX_CONNECTIONS="${MUX_CONNECTIONS:-4}"
 KEYSPACE="${KEYSPACE:-100000}"
 RESP_ONLY="${RESP_ONLY:-0}"
+NODE_FLAGS="${NODE_FLAGS:-}"
 CLIENTS=50
 VALUE_SIZE=32
 
@@ -80,7 +82,7 @@ wait_for() {
 echo "== starting slotcache-node and redis-server on free ports"
 "$NODE_BIN" --listen=127.0.0.1:0 --address_file="$WORK/node.addr" \
   --resp_listen=127.0.0.1:0 --resp_address_file="$WORK/node.resp" \
-  >"$WORK/node.log" 2>&1 &
+  $NODE_FLAGS >"$WORK/node.log" 2>&1 &
 NODE_PID=$!
 wait_for test -s "$WORK/node.addr" || { cat "$WORK/node.log" >&2; exit 1; }
 NODE_ADDR="$(cat "$WORK/node.addr")"
