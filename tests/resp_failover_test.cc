@@ -5,7 +5,10 @@
 // SIGKILLed mid-run, its replica promoted by the coordinator, the killed
 // node restarted and rejoined as a replica. Asserted: the client recovers
 // by itself, every acknowledged write reads back with its last
-// acknowledged value (counters exact up to INCRs whose answer was lost),
+// acknowledged value (counters exact up to INCRs whose answer was lost;
+// "acknowledged" is WAIT 1 answering 1: a write only the primary
+// acknowledged, WAIT answering 0 within its 200 ms, may roll back as in
+// Redis, and such rollbacks are counted and printed),
 // the outage the client sees is bounded (printed), and no error reaches
 // the application once every key of the failed shard was written again.
 #include <unistd.h>

@@ -3,7 +3,9 @@
 // keys (counters with INCR, strings with SET of a sequence number), each
 // write sent as the Redis idiom for a replica-acknowledged write: a
 // pipeline of the write and `WAIT 1 <ms>` (one round trip to the key's
-// primary). ioredis retries a pipeline by itself only when all its
+// primary); only a write WAIT found on a replica counts as durable (one
+// the primary alone acknowledged may roll back with it, as in Redis:
+// counted as unreplicated_rollbacks). ioredis retries a pipeline by itself only when all its
 // commands failed alike, so a MOVED answered by a node the client tried
 // while its map was stale (WAIT succeeds there) reaches the application:
 // such errors are counted and printed with their time after the kill. Reads (GET) check that the last acknowledged value is there.
@@ -87,6 +89,12 @@ const errors = [];       // { at (unix ms), w, key, msg }
 let waitZero = 0;        // acknowledged writes WAIT found on no replica
 let incrJumps = 0;       // INCR replies > last ack + 1 (a retried INCR)
 let readMismatches = [];
+const rollbacks = [];     // unreplicated acks undone by the failover
+const waitZeroSamples = [];
+// "<ms after the kill>ms" (negative: before it) for the diagnostics.
+const at = () => `${killAt ? now() - killAt : 'pre-kill'}ms`;
+// The node the client routes `key`'s slot to now.
+const routeOf = (key) => (cluster.slots[calculateSlot(key.name)] || ['?'])[0];
 let ops = 0;
 
 function recordError(w, key, msg) {
@@ -134,7 +142,11 @@ async function writeOnce(w, key) {
   if (key.counter) {
     if (key.acked !== null && reply > Number(key.acked) + 1) incrJumps++;
     if (key.acked !== null && reply <= Number(key.acked)) {
-      readMismatches.push(`${key.name}: INCR -> ${reply} after ack ${key.acked}`);
+      if (rolledBack(key, reply - 1)) {
+        rollbacks.push(`${key.name}: INCR -> ${reply} after unreplicated ack ${key.acked} at ${at()} via ${routeOf(key)}`);
+      } else {
+        readMismatches.push(`${key.name}: INCR -> ${reply} after ack ${key.acked} at ${at()} via ${routeOf(key)}`);
+      }
     }
     value = String(reply);
   }
@@ -142,8 +154,21 @@ async function writeOnce(w, key) {
   key.uncertain = 0;
   key.acks++;
   key.ackedReplicated = !waitErr && replicas >= 1;
-  if (key.ackedReplicated) key.lastReplicated = value; else waitZero++;
+  if (key.ackedReplicated) {
+    key.lastReplicated = value;
+  } else {
+    waitZero++;
+    waitZeroSamples.push(`${key.name}=${value} at ${at()} via ${routeOf(key)}`);
+  }
   success(worker, key);
+}
+
+// A write acknowledged by the primary alone (WAIT -> 0) is not durable,
+// as in Redis: if that primary dies, the key may read as any value from the
+// last replica-acknowledged one up to it.
+function rolledBack(key, v) {
+  return !key.ackedReplicated && v >= Number(key.lastReplicated || 0) &&
+         v <= Number(key.acked);
 }
 
 async function readOnce(w, key) {
@@ -157,7 +182,11 @@ async function readOnce(w, key) {
   }
   // Right after an unanswered write the value may be either.
   if (key.uncertain === 0 && got !== key.acked) {
-    readMismatches.push(`${key.name}: GET -> ${got}, acked ${key.acked}`);
+    if (rolledBack(key, Number(got))) {
+      rollbacks.push(`${key.name}: GET -> ${got} after unreplicated ack ${key.acked} at ${at()} via ${routeOf(key)}`);
+    } else {
+      readMismatches.push(`${key.name}: GET -> ${got}, acked ${key.acked} at ${at()} via ${routeOf(key)}`);
+    }
   }
   success(workers[w], key);
 }
@@ -242,7 +271,7 @@ async function main() {
         ok = Number(got) >= Number(key.acked) && Number(got) <= key.attempted &&
              (Number(got) === Number(key.acked) || key.uncertain > 0);
       }
-      if (!ok && !key.ackedReplicated && got === key.lastReplicated) {
+      if (!ok && rolledBack(key, Number(got))) {
         unreplicatedLost++;  // acked by the primary alone (WAIT -> 0)
       } else if (!ok) {
         lost++;
@@ -270,6 +299,7 @@ async function main() {
     `wait_zero_acks=${waitZero}`,
     `incr_retried_jumps=${incrJumps}`,
     `read_mismatches=${readMismatches.length}`,
+    `unreplicated_rollbacks=${rollbacks.length}`,
     `verify_errors=${verifyErrors}`,
     `lost=${lost}`,
     `unreplicated_lost=${unreplicatedLost}`,
@@ -288,6 +318,8 @@ async function main() {
     out.push(`after_recovery: ${e.t} ms ${e.key}: ${e.msg}`);
   }
   for (const s of readMismatches.slice(0, 10)) out.push(`mismatch: ${s}`);
+  for (const s of rollbacks.slice(0, 10)) out.push(`rollback: ${s}`);
+  for (const s of waitZeroSamples.slice(0, 10)) out.push(`wait_zero: ${s}`);
   for (const s of lostSamples.slice(0, 10)) out.push(`lost: ${s}`);
   const fails = [];
   if (!killAt) fails.push('never saw the kill');
