@@ -1,13 +1,16 @@
 #include "tests/resp_client.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/harness/process.h"
 
@@ -120,6 +123,51 @@ absl::StatusOr<std::string> RedisCli(const std::string& address,
 absl::StatusOr<std::string> Shell(const std::string& command,
                                   absl::Duration timeout) {
   return RunAndCollect("/bin/sh", {"-c", command}, timeout);
+}
+
+absl::StatusOr<std::string> IoredisModules() {
+  if (access("/usr/bin/node", X_OK) != 0 || access("/usr/bin/npm", X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        "node or npm is missing: run deploy/setup.sh (Debian packages "
+        "nodejs, npm)");
+  }
+  const passwd* user = getpwuid(getuid());
+  if (user == nullptr) {
+    return absl::InternalError("getpwuid: no home folder for this user");
+  }
+  const std::string prefix =
+      absl::StrCat(user->pw_dir, "/.cache/slotcache-npm");
+  const std::string modules = prefix + "/node_modules";
+  if (access((modules + "/ioredis/package.json").c_str(), R_OK) == 0) {
+    return modules;
+  }
+  absl::StatusOr<std::string> installed =
+      Shell(absl::StrCat("npm install --prefix ", prefix,
+                         " --no-audit --no-fund ioredis@5 2>&1; echo exit=$?"),
+            absl::Minutes(4));
+  if (!installed.ok()) return installed.status();
+  if (!absl::StrContains(*installed, "exit=0")) {
+    return absl::InternalError(absl::StrCat(
+        "npm install ioredis@5 failed (is the npm registry reachable?):\n",
+        *installed));
+  }
+  return modules;
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 std::string Multibulk(const std::vector<std::string>& words) {

@@ -59,6 +59,20 @@ absl::StatusOr<std::string> RedisCli(const std::string& address,
 absl::StatusOr<std::string> Shell(const std::string& command,
                                   absl::Duration timeout = absl::Seconds(30));
 
+// The node_modules folder holding ioredis (a Node.js Redis Cluster
+// client): npm installs ioredis@5 from the registry into
+// ~/.cache/slotcache-npm on the first call and later calls reuse it.
+// FAILED_PRECONDITION when node or npm is missing (deploy/setup.sh installs
+// the Debian packages nodejs and npm), INTERNAL when npm install fails.
+absl::StatusOr<std::string> IoredisModules();
+
+// A loopback port no one listens on now (redis-server cannot bind port 0
+// and tell); -1 when none could be found.
+int FreePort();
+
+// Where redis-server is (deploy/setup.sh installs the Debian package).
+constexpr char kRedisServer[] = "/usr/bin/redis-server";
+
 // The RESP multibulk encoding of `words` (what clients send).
 std::string Multibulk(const std::vector<std::string>& words);
 

@@ -4,7 +4,6 @@
 // NODES describe the cluster with RESP addresses, `redis-cli --cluster
 // check` passes, `redis-benchmark --cluster` runs without errors, and
 // replicas serve reads after READONLY.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -233,27 +232,13 @@ TEST_F(RespClusterTest, ReplicaServesReadsAfterReadonly) {
 // directory, installed by the first run and reused by later ones. Skipped
 // only when node/npm are missing (deploy/setup.sh installs them).
 TEST_F(RespClusterTest, IoredisClusterClientWorks) {
-  if (access("/usr/bin/node", X_OK) != 0 || access("/usr/bin/npm", X_OK) != 0) {
-    GTEST_SKIP() << "node or npm is missing: run deploy/setup.sh (Debian "
-                    "packages nodejs, npm)";
+  absl::StatusOr<std::string> modules = IoredisModules();
+  if (absl::IsFailedPrecondition(modules.status())) {
+    GTEST_SKIP() << modules.status();
   }
-  const passwd* user = getpwuid(getuid());
-  ASSERT_NE(user, nullptr);
-  const std::string modules =
-      absl::StrCat(user->pw_dir, "/.cache/slotcache-npm");
-  if (access((modules + "/node_modules/ioredis/package.json").c_str(), R_OK) !=
-      0) {
-    absl::StatusOr<std::string> installed = Shell(
-        absl::StrCat("npm install --prefix ", modules,
-                     " --no-audit --no-fund ioredis@5 2>&1; echo exit=$?"),
-        absl::Minutes(4));
-    ASSERT_TRUE(installed.ok()) << installed.status();
-    ASSERT_TRUE(absl::StrContains(*installed, "exit=0"))
-        << "npm install ioredis failed:\n"
-        << *installed;
-  }
+  ASSERT_TRUE(modules.ok()) << modules.status();
   absl::StatusOr<std::string> out =
-      Shell(absl::StrCat("NODE_PATH=", modules, "/node_modules node ",
+      Shell(absl::StrCat("NODE_PATH=", *modules, " node ",
                          RunfilePath("tests/ioredis/cluster_smoke.js"), " ",
                          cluster_->node_resp_address(0), " 2>&1"),
             absl::Seconds(60));

@@ -32,8 +32,6 @@
 namespace slotcache::testing {
 namespace {
 
-constexpr char kRedisServer[] = "/usr/bin/redis-server";
-
 // One RESP2 reply.
 struct Reply {
   char type = 0;  // '+', '-', ':', '$', '*'; '$'/'*' with nil = true.
@@ -113,22 +111,6 @@ bool SameReply(const std::vector<std::string>& command, const Reply& redis,
     return AsMap(redis) == AsMap(node);
   }
   return Show(redis) == Show(node);
-}
-
-// A port no one listens on now (redis-server cannot bind port 0 and tell).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // The seeded stream. Few keys, so commands meet each other's keys: strings

@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "tests/harness/process.h"
 #include "tests/resp_client.h"
@@ -339,6 +342,60 @@ TEST(RespLimitsTest, IdleClientsAreClosed) {
   ASSERT_TRUE(c.ok());
   (*c)->ReadUntilClosed(absl::Seconds(15));
   EXPECT_TRUE((*c)->closed());
+}
+
+// CLIENT LIST shows real buffer sizes: a half-sent request in qbuf, and
+// unread replies of a client that does not read in obl/omem.
+TEST_F(RespTest, ClientListShowsBufferSizes) {
+  auto id_of = [](RawConnection* c) {
+    EXPECT_TRUE(c->Send(Multibulk({"CLIENT", "ID"})).ok());
+    std::string line;
+    for (char ch = 0; ch != '\n';) {
+      ch = c->ReadExactly(1)[0];
+      line += ch;
+    }
+    return line.substr(1, line.size() - 3);  // ":<id>\r\n"
+  };
+  auto half = Connect();
+  ASSERT_NE(half, nullptr);
+  const std::string half_id = id_of(half.get());
+  const std::string partial = "*2\r\n$3\r\nGET\r\n$10\r\nab";
+  ASSERT_TRUE(half->Send(partial).ok());
+  auto reader = Connect();
+  ASSERT_NE(reader, nullptr);
+  const std::string reader_id = id_of(reader.get());
+  ASSERT_TRUE(
+      reader->Send(Multibulk({"SET", "big", std::string(100 << 10, 'x')}))
+          .ok());
+  ASSERT_EQ(reader->ReadExactly(5), "+OK\r\n");
+  std::string gets;
+  for (int i = 0; i < 200; ++i) gets += Multibulk({"GET", "big"});
+  ASSERT_TRUE(reader->Send(gets).ok());  // 20 MiB of replies, never read.
+  auto field = [](const std::string& list, const std::string& id,
+                  const std::string& name) -> int64_t {
+    for (absl::string_view line : absl::StrSplit(list, '\n')) {
+      if (!absl::StartsWith(line, absl::StrCat("id=", id, " "))) continue;
+      for (absl::string_view kv : absl::StrSplit(line, ' ')) {
+        int64_t v;
+        if (absl::ConsumePrefix(&kv, name + "=") && absl::SimpleAtoi(kv, &v)) {
+          return v;
+        }
+      }
+    }
+    return -1;
+  };
+  std::string list;
+  absl::Status shown = PollUntil(
+      [&] {
+        list = Cli({"CLIENT", "LIST"});
+        return field(list, half_id, "qbuf") ==
+                   static_cast<int64_t>(partial.size()) &&
+               field(list, reader_id, "obl") > 0 &&
+               field(list, reader_id, "omem") >= field(list, reader_id, "obl");
+      },
+      absl::Seconds(10), "CLIENT LIST to show both clients' buffers");
+  EXPECT_TRUE(shown.ok()) << shown << "\n" << list;
+  EXPECT_GT(field(list, half_id, "fd"), 0) << list;
 }
 
 }  // namespace

@@ -130,10 +130,37 @@ CommandHandler::Outcome CommandHandler::Dispatch(const Call& call) const {
     if (error.has_redirect()) address = RespAddressOf(error.redirect(), view);
     call.out->Error(RedisErrorLine(error, address));
   } else {
+    if (options_.clients != nullptr) CountLookups(command, reply.value());
     call.out->Value(reply.value(),
                     call.out->protocol() >= 3 && RepliesMap(call.args[0]));
   }
   return Outcome::kReplied;
+}
+
+void CommandHandler::CountLookups(const v1::Command& command,
+                                  const v1::Value& value) const {
+  // Reads of keys that answer a value: nil (or an empty array, HGETALL of
+  // a missing key) is a miss, anything else a hit; MGET counts each key.
+  // Reads answering integers or statuses (EXISTS, TTL, TYPE) are not
+  // counted.
+  const CommandSpec* spec = FindCommand(command.name());
+  if (spec == nullptr || (spec->flags & kReadOnly) == 0 || spec->first_key < 0)
+    return;
+  uint64_t hits = 0, misses = 0;
+  if (value.has_nil()) {
+    ++misses;
+  } else if (value.has_bulk()) {
+    ++hits;
+  } else if (value.has_array()) {
+    if (Is(command.name(), "MGET")) {
+      for (const v1::Value& v : value.array().values()) {
+        ++(v.has_nil() ? misses : hits);
+      }
+    } else {
+      ++(value.array().values_size() == 0 ? misses : hits);
+    }
+  }
+  options_.clients->CountLookups(hits, misses);
 }
 
 CommandHandler::Outcome CommandHandler::Hello(const Call& call) const {

@@ -144,6 +144,8 @@ class CommandHandler {
   ServerCommands();
 
   Outcome Dispatch(const Call& call) const;
+  // INFO keyspace_hits / keyspace_misses of a keyspace command's reply.
+  void CountLookups(const v1::Command& command, const v1::Value& value) const;
 
   Outcome Hello(const Call& call) const;
   Outcome Client(const Call& call) const;
@@ -164,7 +166,8 @@ class CommandHandler {
   // "ERR This instance has cluster support disabled" unless cluster mode.
   bool RequireClusterMode(const Call& call) const;
   std::string InfoText(absl::Span<const absl::string_view> sections) const;
-  std::string ReplicationInfo() const;
+  // INFO replication from `status` (ReplicationManager::FillStatus).
+  std::string ReplicationInfo(const v1::NodeStatus& status) const;
   // One COMMAND INFO entry (nil for an unknown command).
   static void WriteCommandInfo(absl::string_view name, ReplyWriter* out);
   std::string ClientLine(const ClientSummary& c) const;

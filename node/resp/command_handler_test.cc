@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/slot.h"
@@ -161,7 +162,13 @@ TEST_F(CommandHandlerTest, CommandDescribesBothTables) {
   int64_t n = 0;
   ASSERT_TRUE(absl::SimpleAtoi(count.substr(1, count.size() - 3), &n)) << count;
   EXPECT_GT(n, 40);
-  EXPECT_EQ(Run({"COMMAND", "DOCS"}), "*0\r\n");
+  // Every command is documented (a map of name -> doc: 2 entries each).
+  const std::string docs = Run({"COMMAND", "DOCS"});
+  EXPECT_EQ(docs.substr(0, docs.find('\r')), absl::StrCat("*", 2 * n)) << n;
+  const std::string get = Run({"COMMAND", "DOCS", "get", "nosuch"});
+  EXPECT_TRUE(absl::StartsWith(get, "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary"))
+      << get;
+  EXPECT_EQ(Run({"COMMAND", "DOCS", "nosuch"}), "*0\r\n");
 }
 
 TEST_F(CommandHandlerTest, StandaloneRefusesClusterCommands) {

@@ -173,6 +173,8 @@ class EventLoop {
   void OnReadable(Connection* c);
   // After a read round: c keeps no read chunk it does not need.
   void ReleaseInput(Connection* c);
+  // Stores c's buffer sizes for CLIENT LIST.
+  void PublishBuffers(Connection* c);
   // Parses and runs what c's input holds; false when c was closed.
   bool Process(Connection* c);
   void StartWait(Connection* c, const CommandHandler::WaitRequest& wait);
@@ -299,6 +301,8 @@ void EventLoop::AddConnection(int fd) {
   auto c = std::make_unique<Connection>(fd, s->options_.parser);
   ClientSummary& client = c->session.client;
   client.id = s->clients_.NextId();
+  client.fd = fd;
+  client.buffers = std::make_shared<ClientBuffers>();
   client.connected_at = absl::Now();
   c->last_active = client.connected_at;
   sockaddr_storage addr{};
@@ -330,6 +334,7 @@ void EventLoop::AddConnection(int fd) {
 void EventLoop::OnEvents(Connection* c, uint32_t events) {
   if ((events & EPOLLOUT) != 0) {
     if (!Flush(c)) return;
+    PublishBuffers(c);
   }
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) OnReadable(c);
 }
@@ -369,7 +374,18 @@ void EventLoop::OnReadable(Connection* c) {
     return;
   }
   ReleaseInput(c);
-  Flush(c);
+  if (Flush(c)) PublishBuffers(c);
+}
+
+void EventLoop::PublishBuffers(Connection* c) {
+  ClientBuffers* b = c->session.client.buffers.get();
+  const size_t pending = c->pending_output();
+  b->qbuf.store(static_cast<int64_t>(c->in.size()), std::memory_order_relaxed);
+  b->qbuf_free.store(static_cast<int64_t>(c->in.capacity() - c->in.size()),
+                     std::memory_order_relaxed);
+  b->obl.store(static_cast<int64_t>(pending), std::memory_order_relaxed);
+  b->omem.store(pending > 0 ? static_cast<int64_t>(c->out.capacity()) : 0,
+                std::memory_order_relaxed);
 }
 
 void EventLoop::ReleaseInput(Connection* c) {
@@ -421,6 +437,7 @@ bool EventLoop::Process(Connection* c) {
 void EventLoop::StartWait(Connection* c,
                           const CommandHandler::WaitRequest& wait) {
   c->blocked = true;
+  server_->clients_.CountBlocked(1);
   const uint64_t id = c->session.client.id;
   std::weak_ptr<Mailbox> mailbox = mailbox_;
   // The callback may run at once on this thread or later on another; it
@@ -439,10 +456,11 @@ void EventLoop::OnWaitDone(uint64_t id, int acked) {
   if (it == connections_.end()) return;  // Closed meanwhile.
   Connection* c = it->second.get();
   c->blocked = false;
+  server_->clients_.CountBlocked(-1);
   ReplyWriter(&c->out, c->session.client.protocol).Integer(acked);
   // Requests that arrived behind the WAIT run now, in order.
   if (!Process(c)) return;
-  Flush(c);
+  if (Flush(c)) PublishBuffers(c);
 }
 
 bool EventLoop::Flush(Connection* c) {
@@ -495,6 +513,7 @@ void EventLoop::Close(Connection* c, absl::string_view why) {
            c->session.client.address, why);
   }
   const uint64_t id = c->session.client.id;
+  if (c->blocked) server_->clients_.CountBlocked(-1);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
   server_->clients_.Remove(id);

@@ -13,8 +13,10 @@
 #   resp:     the same redis-benchmark binary against the node's Redis
 #             protocol port (--resp_listen), at -P 16 and -P 1, plus a
 #             1 KiB-value row at -P 16 (both sides)
-# Prints both sides and slotcache/redis ratios (the bar is >= 0.5), then
-# stops both servers.
+# Prints both sides and slotcache/redis ratios (the bar is >= 0.5), and
+# for the RESP rows the p50/p99 latencies of both sides side by side with
+# their ratios (redis-benchmark's --csv percentiles), then stops both
+# servers.
 #
 # Usage: tests/bench/compare_redis.sh            (from anywhere in the repo)
 # Env:   ROUNDS (default 3; the sides run interleaved, medians reported),
@@ -22,6 +24,9 @@
 #        (default 200000 per test), KEYSPACE (default 100000),
 #        MUX_CONNECTIONS (default 4: HTTP/2 connections the *-mux rows
 #        share among the 50 clients),
+#        NODE_FLAGS (extra slotcache-node flags, e.g. --resp_threads=1),
+#        RESP_ONLY=1 runs only the RESP rows (redis-benchmark on both
+#        sides; no slotcache-bench),
 #        PERF=1 also records a CPU profile of the node during an extra
 #        depth-16 SET run and prints the top symbols (needs perf).
 set -euo pipefail
@@ -32,6 +37,8 @@ REQUESTS_DEPTH16="${REQUESTS_DEPTH16:-1000000}"
 REQUESTS_DEPTH1="${REQUESTS_DEPTH1:-200000}"
 MUX_CONNECTIONS="${MUX_CONNECTIONS:-4}"
 KEYSPACE="${KEYSPACE:-100000}"
+RESP_ONLY="${RESP_ONLY:-0}"
+NODE_FLAGS="${NODE_FLAGS:-}"
 CLIENTS=50
 VALUE_SIZE=32
 
@@ -75,7 +82,7 @@ wait_for() {
 echo "== starting slotcache-node and redis-server on free ports"
 "$NODE_BIN" --listen=127.0.0.1:0 --address_file="$WORK/node.addr" \
   --resp_listen=127.0.0.1:0 --resp_address_file="$WORK/node.resp" \
-  >"$WORK/node.log" 2>&1 &
+  $NODE_FLAGS >"$WORK/node.log" 2>&1 &
 NODE_PID=$!
 wait_for test -s "$WORK/node.addr" || { cat "$WORK/node.log" >&2; exit 1; }
 NODE_ADDR="$(cat "$WORK/node.addr")"
@@ -144,6 +151,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run_benchmark redis 16 "$REQUESTS_DEPTH16" "$round" 1024
   run_benchmark resp 16 "$REQUESTS_DEPTH16" "$round" 1024
   for label in batch pipeline batch-mux pipeline-mux; do
+    [[ "$RESP_ONLY" == 1 ]] && break
     echo "-- slotcache-bench $label --pipeline=16"
     run_slotcache "$label" 16 SET "$REQUESTS_DEPTH16" "$round"
     run_slotcache "$label" 16 GET "$REQUESTS_DEPTH16" "$round"
@@ -154,6 +162,7 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "-- redis-benchmark -P 1 against slotcache's RESP port"
   run_benchmark resp 1 "$REQUESTS_DEPTH1" "$round"
   for label in unary unary-mux sdk; do
+    [[ "$RESP_ONLY" == 1 ]] && break
     echo "-- slotcache-bench $label --pipeline=1"
     run_slotcache "$label" 1 SET "$REQUESTS_DEPTH1" "$round"
     run_slotcache "$label" 1 GET "$REQUESTS_DEPTH1" "$round"
@@ -167,9 +176,9 @@ echo
 echo "== summary: medians over $ROUNDS rounds ($CLIENTS clients, $VALUE_SIZE-byte values, keyspace $KEYSPACE)"
 echo "   redis-benchmark and the plain slotcache modes: one TCP connection per client;"
 echo "   *-mux: the $CLIENTS clients multiplexed over $MUX_CONNECTIONS HTTP/2 connections (as gRPC clients share channels)"
-python3 - "$WORK" "$ROUNDS" <<'PY'
+python3 - "$WORK" "$ROUNDS" "$RESP_ONLY" <<'PY'
 import csv, json, os, statistics, sys
-work, rounds = sys.argv[1], int(sys.argv[2])
+work, rounds, resp_only = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 # redis-benchmark --csv row: test, rps, avg, min, p50, p95, p99, max (ms).
 def bench_row(side, depth, test, r, suffix=""):
     try:
@@ -194,6 +203,8 @@ def sc(mode, test, r):
 rows = [("depth 16", 16, "batch"), ("depth 16", 16, "pipeline"),
         ("depth 16", 16, "batch-mux"), ("depth 16", 16, "pipeline-mux"),
         ("depth 1", 1, "unary"), ("depth 1", 1, "unary-mux"), ("depth 1", 1, "sdk")]
+if resp_only:
+    rows = []
 print(f"{'shape':<9} {'test':<4} {'redis ops/s':>11} {'slotcache':<14} {'ops/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'range':>10}  bar(>=0.5)")
 for shape, depth, mode in rows:
     for test in ("SET", "GET"):
@@ -232,5 +243,25 @@ for shape, depth, suffix, label in (("depth 16", 16, "", "resp"),
               f"{statistics.median([row[1] for row in s_rows]):>7.3f} "
               f"{statistics.median([row[2] for row in s_rows]):>7.3f} {ratio:>6.2f} "
               f"{span:>10}  {verdict}")
+# RESP latency: redis-benchmark's percentiles for both sides, medians over
+# the rounds, and slotcache/redis ratios (lower is better; range = the
+# per-round p99 ratios).
+print()
+print("RESP latency (redis-benchmark --csv percentiles, ms; ratio = slotcache/redis)")
+print(f"{'shape':<9} {'test':<4} {'redis p50':>9} {'p99':>7} {'slotcache p50':>13} "
+      f"{'p99':>7} {'p50 ratio':>9} {'p99 ratio':>9} {'p99 range':>10}")
+for shape, depth, suffix in (("depth 16", 16, ""), ("depth 1", 1, ""),
+                             ("1KB P16", 16, "-d1024")):
+    for test in ("SET", "GET"):
+        r_rows = [bench_row("redis", depth, test, r, suffix) for r in range(1, rounds + 1)]
+        s_rows = [bench_row("resp", depth, test, r, suffix) for r in range(1, rounds + 1)]
+        med = lambda rows, i: statistics.median([row[i] for row in rows])
+        div = lambda a, b: a / b if b else 0.0
+        p99_ratios = [div(s[2], r[2]) for r, s in zip(r_rows, s_rows)]
+        print(f"{shape:<9} {test:<4} {med(r_rows, 1):>9.3f} {med(r_rows, 2):>7.3f} "
+              f"{med(s_rows, 1):>13.3f} {med(s_rows, 2):>7.3f} "
+              f"{div(med(s_rows, 1), med(r_rows, 1)):>9.2f} "
+              f"{div(med(s_rows, 2), med(r_rows, 2)):>9.2f} "
+              f"{min(p99_ratios):>4.2f}-{max(p99_ratios):.2f}")
 PY
 echo "== stopping both servers"
