@@ -51,8 +51,8 @@ class MigrationChaosTest : public ::testing::Test {
     ASSERT_TRUE(cluster_.StartAndCreate(6, 3, 1).ok());
     ASSERT_TRUE(cluster_.WaitReplicasSynced().ok());
     ClientOptions options;
-    options.map_source = std::make_shared<CoordinatorMapSource>(
-        cluster_.coordinator_address());
+    options.map_source =
+        std::make_shared<CoordinatorMapSource>(cluster_.coordinator_address());
     options.default_timeout = absl::Seconds(10);
     absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
     ASSERT_TRUE(client.ok()) << client.status();
@@ -77,13 +77,13 @@ class MigrationChaosTest : public ::testing::Test {
       }
     }
     Drain(&pending);
-    ASSERT_TRUE(WriteAcked(cluster_, absl::StrCat("{", TagFor(slots_[0]),
-                                                  "}fence"),
-                           "1")
+    ASSERT_TRUE(WriteAcked(cluster_,
+                           absl::StrCat("{", TagFor(slots_[0]), "}fence"), "1")
                     .ok());
-    std::printf("[chaos] preloaded %zu keys (%zu bytes each) in %u slots of "
-                "shard-1\n",
-                keys_.size(), kValueBytes, kSlots);
+    std::printf(
+        "[chaos] preloaded %zu keys (%zu bytes each) in %u slots of "
+        "shard-1\n",
+        keys_.size(), kValueBytes, kSlots);
   }
 
   static void Drain(std::vector<std::future<absl::StatusOr<bool>>>* pending) {
@@ -116,11 +116,11 @@ class MigrationChaosTest : public ::testing::Test {
         "the snapshot to be copying");
     EXPECT_TRUE(copying.ok()) << copying.status();
     if (copying.ok()) {
-      std::printf("[chaos] %s copying: %llu keys so far, step '%s'\n",
-                  copying->id().c_str(),
-                  static_cast<unsigned long long>(
-                      copying->migration().keys_copied()),
-                  copying->migration().step().c_str());
+      std::printf(
+          "[chaos] %s copying: %llu keys so far, step '%s'\n",
+          copying->id().c_str(),
+          static_cast<unsigned long long>(copying->migration().keys_copied()),
+          copying->migration().step().c_str());
     }
     return op->id();
   }
@@ -154,10 +154,10 @@ class MigrationChaosTest : public ::testing::Test {
       ASSERT_TRUE(v.ok()) << keys_[i] << ": " << v.status();
       if (!v->has_value() || **v != ValueOf(keys_[i])) ++missing;
     }
-    std::printf("[chaos] %zu keys checked, %d missing or wrong, %llu on the "
-                "owner\n",
-                keys_.size(), missing,
-                static_cast<unsigned long long>(*on_owner));
+    std::printf(
+        "[chaos] %zu keys checked, %d missing or wrong, %llu on the "
+        "owner\n",
+        keys_.size(), missing, static_cast<unsigned long long>(*on_owner));
     EXPECT_EQ(missing, 0);
   }
 
@@ -219,6 +219,29 @@ TEST_F(MigrationChaosTest, TargetPrimaryKilledMidMigration) {
   // The promoted replica of the target got part of the import by
   // replication; the rollback must drop it there.
   ExpectRolledBack(id);
+}
+
+TEST_F(MigrationChaosTest, TargetPrimaryKilledRightAfterTheCommit) {
+  // The commit waits until the target's replicas acknowledged the import,
+  // so the promoted replica has every key.
+  v1::MigrateSlotsRequest request;
+  request.set_from_shard_id("shard-1");
+  request.set_to_shard_id("shard-2");
+  request.set_slot_count(kSlots);
+  absl::StatusOr<v1::Operation> op = MigrateSlots(cluster_, request);
+  ASSERT_TRUE(op.ok()) << op.status();
+  absl::StatusOr<v1::Operation> done = WaitOperationDone(cluster_, op->id());
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(done->state(), v1::Operation::SUCCEEDED) << done->progress();
+  absl::StatusOr<v1::ClusterMap> map = cluster_.Describe();
+  ASSERT_TRUE(map.ok());
+  const std::string old_primary = PrimaryOf(*map, "shard-2");
+  cluster_.KillNode(cluster_.NodeIndex(*map, old_primary));
+  ASSERT_TRUE(WaitForNewPrimary("shard-2", old_primary).ok());
+  map = cluster_.Describe();
+  ASSERT_TRUE(map.ok());
+  for (uint32_t s : slots_) ASSERT_EQ(OwnerOf(*map, s), "shard-2") << s;
+  ExpectEveryKeyOnce();
 }
 
 TEST_F(MigrationChaosTest, CoordinatorRestartedMidMigration) {

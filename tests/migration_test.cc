@@ -163,6 +163,13 @@ TEST(MigrationTest, ScaleOutThreeToFourAndBackInUnderLoad) {
   ASSERT_EQ(*code, 0) << output;
   std::printf("[scale] slotctl shard add:\n%s\n", output.c_str());
   ASSERT_TRUE(cluster.WaitReplicasSynced().ok());
+  // What a plan by keys would do (per-slot key counts from the nodes).
+  code = cluster.Slotctl({"rebalance", "--dry-run", "--by=keys"}, &output);
+  ASSERT_TRUE(code.ok()) << code.status();
+  ASSERT_EQ(*code, 0) << output;
+  EXPECT_NE(output.find("by keys"), std::string::npos) << output;
+  std::printf("[scale] slotctl rebalance --dry-run --by=keys:\n%s\n",
+              output.c_str());
   absl::Time start = absl::Now();
   code = cluster.Slotctl({"rebalance"}, &output);
   ASSERT_TRUE(code.ok()) << code.status();
