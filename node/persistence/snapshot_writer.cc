@@ -1,0 +1,360 @@
+#include "node/persistence/snapshot_writer.h"
+
+#include <filesystem>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/slot.h"
+#include "node/persistence/manifest.h"
+#include "node/persistence/snapshot_format.h"
+#include "node/replication/log_entry.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace slotcache::node::persistence {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Keys asked from ScanSlot per call: the visit runs under the slot's
+// stripe lock, so it only copies records; encoding happens outside.
+constexpr size_t kScanBatch = 256;
+// How often (in slots) the walk checks that the backlog still holds the
+// snapshot's start, to fail early rather than at the end.
+constexpr uint32_t kRetainCheckSlots = 256;
+// Longest single wait for the log's end to move while catching up.
+constexpr absl::Duration kTailPoll = absl::Milliseconds(10);
+
+// The RocksDB database being built, with its current WriteBatch.
+class DatabaseBuilder {
+ public:
+  static absl::StatusOr<std::unique_ptr<DatabaseBuilder>> Create(
+      const std::string& dir, const SnapshotWriterOptions& options) {
+    rocksdb::Options db_options;
+    // Only L0 files while loading, no write stalls; one manual compaction
+    // at the end can sort them (options.compact).
+    db_options.PrepareForBulkLoad();
+    db_options.create_if_missing = true;
+    db_options.error_if_exists = true;
+    db_options.write_buffer_size = options.write_buffer_bytes;
+    // Two cores are shared with the serving node.
+    db_options.max_background_jobs = 2;
+    db_options.max_background_flushes = 1;
+    ApplyCommonOptions(&db_options);
+    rocksdb::DB* db = nullptr;
+    if (absl::Status s = FromRocks(
+            rocksdb::DB::Open(db_options, dir, &db),
+            absl::StrCat("cannot create the snapshot database in ", dir));
+        !s.ok()) {
+      return s;
+    }
+    return std::unique_ptr<DatabaseBuilder>(
+        new DatabaseBuilder(std::unique_ptr<rocksdb::DB>(db), dir, options));
+  }
+
+  void Put(uint32_t slot, absl::string_view key, v1::KeyRecord* record) {
+    record->clear_key();  // The database key carries it.
+    record->SerializeToString(&value_);
+    batch_.Put(EncodeDatabaseKey(slot, key), value_);
+  }
+  void Delete(uint32_t slot, absl::string_view key) {
+    batch_.Delete(EncodeDatabaseKey(slot, key));
+  }
+  // FLUSHALL: every key written so far goes.
+  void DeleteAll() { batch_.DeleteRange(SlotPrefix(0), SlotPrefix(kNumSlots)); }
+
+  // Writes the batch once it holds enough.
+  absl::Status MaybeCommit() {
+    if (batch_.GetDataSize() < options_.batch_bytes) return absl::OkStatus();
+    return Commit();
+  }
+  absl::Status Commit() {
+    if (batch_.Count() == 0) return absl::OkStatus();
+    rocksdb::WriteOptions write;
+    // A snapshot is valid only complete: nothing to recover from a WAL.
+    write.disableWAL = true;
+    absl::Status s =
+        FromRocks(db_->Write(write, &batch_),
+                  absl::StrCat("cannot write the snapshot database in ", dir_,
+                               " (is the disk full?)"));
+    batch_.Clear();
+    return s;
+  }
+
+  struct Totals {
+    uint64_t keys = 0;
+    uint64_t bytes = 0;
+  };
+  // Commits, flushes the memtables to synced files, compacts if asked,
+  // counts what is in the database and closes it.
+  absl::StatusOr<Totals> Finish() {
+    if (absl::Status s = Commit(); !s.ok()) return s;
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    if (absl::Status s =
+            FromRocks(db_->Flush(flush),
+                      absl::StrCat("cannot flush the snapshot database in ",
+                                   dir_, " (is the disk full?)"));
+        !s.ok()) {
+      return s;
+    }
+    if (options_.compact) {
+      rocksdb::CompactRangeOptions compact;
+      compact.bottommost_level_compaction =
+          rocksdb::BottommostLevelCompaction::kForce;
+      if (absl::Status s = FromRocks(
+              db_->CompactRange(compact, nullptr, nullptr),
+              absl::StrCat("cannot compact the snapshot database in ", dir_));
+          !s.ok()) {
+        return s;
+      }
+    }
+    // Counting reads the database back once (the walk may see a key twice,
+    // and the tail's deletes are blind, so counts kept while writing would
+    // be wrong).
+    Totals totals;
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++totals.keys;
+      totals.bytes += it->key().size() + it->value().size();
+    }
+    if (absl::Status s = FromRocks(
+            it->status(),
+            absl::StrCat("cannot read back the snapshot database in ", dir_));
+        !s.ok()) {
+      return s;
+    }
+    it.reset();
+    if (absl::Status s = FromRocks(
+            db_->Close(),
+            absl::StrCat("cannot close the snapshot database in ", dir_));
+        !s.ok()) {
+      return s;
+    }
+    db_.reset();
+    return totals;
+  }
+
+ private:
+  DatabaseBuilder(std::unique_ptr<rocksdb::DB> db, std::string dir,
+                  const SnapshotWriterOptions& options)
+      : db_(std::move(db)), dir_(std::move(dir)), options_(options) {}
+
+  std::unique_ptr<rocksdb::DB> db_;
+  const std::string dir_;
+  const SnapshotWriterOptions options_;
+  rocksdb::WriteBatch batch_;
+  std::string value_;  // Reused encoding buffer.
+};
+
+// Creates `dir` (its parent must exist), or accepts it when it is an empty
+// directory.
+absl::Status PrepareDirectory(const std::string& dir) {
+  if (dir.empty()) {
+    return absl::InvalidArgumentError(
+        "the snapshot needs a directory to be written to; give its path");
+  }
+  std::error_code error;
+  if (fs::exists(dir, error)) {
+    if (!fs::is_directory(dir, error) || !fs::is_empty(dir, error)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot write a snapshot into '", dir,
+          "': it exists and is not an empty directory; choose a new path"));
+    }
+    return absl::OkStatus();
+  }
+  if (!fs::create_directory(dir, error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create the snapshot directory '", dir, "': ", error.message(),
+        "; check that its parent exists and is writable"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BacklogOverrun(uint64_t start) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the replication backlog dropped entries after offset ", start,
+      " before the snapshot had applied them (too many writes while it "
+      "was taken); raise --repl_backlog_bytes and take it again"));
+}
+
+// The walk: every live key of `slots` as the store holds it while writes
+// go on.
+absl::Status WalkSlots(storage::Store* store, ReplicationLog* log,
+                       uint64_t start, const SlotSet& slots,
+                       DatabaseBuilder* db) {
+  std::vector<storage::KeyRecord> records;
+  v1::KeyRecord proto;
+  for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+    if (slot % kRetainCheckSlots == 0 && !log->Retains(start)) {
+      return BacklogOverrun(start);
+    }
+    if (!slots.test(slot) || store->SlotKeyCount(slot) == 0) continue;
+    uint64_t cursor = 0;
+    do {
+      records.clear();
+      cursor = store->ScanSlot(
+          slot, cursor, kScanBatch,
+          [&](const storage::KeyRecord& r) { records.push_back(r); });
+      const absl::Time now = store->Now();
+      for (const storage::KeyRecord& record : records) {
+        // Expired but not yet removed: it reads as missing, so it is not
+        // part of the keyspace.
+        if (record.expire_at.has_value() && *record.expire_at <= now) {
+          continue;
+        }
+        proto.Clear();
+        KeyRecordToProto(record, &proto);
+        db->Put(slot, record.key, &proto);
+      }
+      if (absl::Status s = db->MaybeCommit(); !s.ok()) return s;
+    } while (cursor != 0);
+  }
+  return db->Commit();
+}
+
+// Applies one log entry to the database, if it concerns `slots`.
+void ApplyEntry(const v1::LogEntry& entry, const SlotSet& slots, int64_t now_ms,
+                DatabaseBuilder* db) {
+  switch (entry.change_case()) {
+    case v1::LogEntry::kSet: {
+      const std::string& key = entry.set().key();
+      const uint32_t slot = KeySlot(key);
+      if (!slots.test(slot)) return;
+      const int64_t expire_ms = entry.set().expire_at_unix_ms();
+      if (expire_ms > 0 && expire_ms <= now_ms) {
+        db->Delete(slot, key);  // Reads as missing.
+        return;
+      }
+      v1::KeyRecord record = entry.set();
+      db->Put(slot, key, &record);
+      return;
+    }
+    case v1::LogEntry::kDeletedKey: {
+      const uint32_t slot = KeySlot(entry.deleted_key());
+      if (slots.test(slot)) db->Delete(slot, entry.deleted_key());
+      return;
+    }
+    case v1::LogEntry::kFlushAll:
+      db->DeleteAll();
+      return;
+    case v1::LogEntry::CHANGE_NOT_SET:
+      return;
+  }
+}
+
+// The tail: the log's entries after `start` until at least `target`, in
+// order. Returns the offset of the last entry applied.
+absl::StatusOr<uint64_t> ApplyTail(storage::Store* store, ReplicationLog* log,
+                                   uint64_t start, uint64_t target,
+                                   const SlotSet& slots,
+                                   const SnapshotWriterOptions& options,
+                                   DatabaseBuilder* db) {
+  const absl::Time deadline = absl::Now() + options.tail_timeout;
+  uint64_t applied = start;
+  while (applied < target) {
+    v1::LogEntries entries;
+    absl::Status read = log->ReadAfter(applied, options.batch_bytes, &entries);
+    if (absl::IsFailedPrecondition(read)) return BacklogOverrun(start);
+    if (!read.ok()) return read;
+    if (entries.entries().empty()) {
+      // A writer reserved an offset at or below `target` and has not
+      // staged its entry yet; it does so before it unlocks its stripe.
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "the replication log did not reach offset ", target, " within ",
+            absl::FormatDuration(options.tail_timeout), " (it stands at ",
+            applied, "); the node may be overloaded: take the snapshot again"));
+      }
+      log->WaitForEntriesAfter(applied, kTailPoll);
+      continue;
+    }
+    const int64_t now_ms = absl::ToUnixMillis(store->Now());
+    for (const v1::LogEntry& entry : entries.entries()) {
+      ApplyEntry(entry, slots, now_ms, db);
+      applied = entry.offset();
+    }
+    if (absl::Status s = db->MaybeCommit(); !s.ok()) return s;
+  }
+  return applied;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
+    storage::Store* store, ReplicationLog* log, const SnapshotTarget& target,
+    const SnapshotWriterOptions& options) {
+  google::protobuf::RepeatedPtrField<v1::SlotRange> ranges(target.slots.begin(),
+                                                           target.slots.end());
+  absl::StatusOr<SlotSet> slots = SlotSetOf(ranges);
+  if (!slots.ok()) return slots.status();
+  if (absl::Status s = PrepareDirectory(target.directory); !s.ok()) return s;
+  const std::string db_dir =
+      (fs::path(target.directory) / kDatabaseDirName).string();
+  absl::StatusOr<std::unique_ptr<DatabaseBuilder>> db =
+      DatabaseBuilder::Create(db_dir, options);
+  if (!db.ok()) return db.status();
+
+  // The id before the offset: the id changes only with a new history,
+  // which the check at the end catches.
+  log->EnableBacklog();
+  const std::string history = log->replication_id();
+  const uint64_t start = log->end_offset();
+
+  if (absl::Status s = WalkSlots(store, log, start, *slots, db->get());
+      !s.ok()) {
+    return s;
+  }
+  // Every change the walk saw had reserved its offset before the walk read
+  // the key (both happen under the key's stripe lock), so it is <= this.
+  const uint64_t target_offset = log->reserved_offset();
+  absl::StatusOr<uint64_t> end =
+      ApplyTail(store, log, start, target_offset, *slots, options, db->get());
+  if (!end.ok()) return end.status();
+  if (log->replication_id() != history) {
+    return absl::AbortedError(absl::StrCat(
+        "the node started a new replication history while the snapshot was "
+        "taken (a promotion or a full sync from its primary); take it again"));
+  }
+
+  absl::StatusOr<DatabaseBuilder::Totals> totals = (*db)->Finish();
+  if (!totals.ok()) return totals.status();
+  absl::StatusOr<std::vector<v1::SnapshotFile>> files =
+      ListDatabaseFiles(target.directory, /*sync=*/true);
+  if (!files.ok()) return files.status();
+
+  v1::SnapshotManifest manifest;
+  manifest.set_format_version(kSnapshotFormatVersion);
+  manifest.set_cluster_id(target.cluster_id);
+  manifest.set_shard_id(target.shard_id);
+  if (target.slots.empty()) {
+    v1::SlotRange* all = manifest.add_slots();
+    all->set_start(0);
+    all->set_end(kNumSlots - 1);
+  } else {
+    *manifest.mutable_slots() = ranges;
+  }
+  manifest.set_replication_id(history);
+  manifest.set_replication_offset(*end);
+  manifest.set_config_epoch(target.config_epoch);
+  manifest.set_key_count(totals->keys);
+  manifest.set_data_bytes(totals->bytes);
+  uint64_t total_bytes = 0;
+  for (v1::SnapshotFile& file : *files) {
+    total_bytes += file.size_bytes();
+    *manifest.add_files() = std::move(file);
+  }
+  manifest.set_total_bytes(total_bytes);
+  manifest.set_created_unix_ms(absl::ToUnixMillis(absl::Now()));
+  manifest.set_node_id(target.node_id);
+  if (absl::Status s = WriteManifest(target.directory, manifest); !s.ok()) {
+    return s;
+  }
+  return ReadManifest(target.directory);
+}
+
+}  // namespace slotcache::node::persistence
