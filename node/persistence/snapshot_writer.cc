@@ -309,6 +309,7 @@ absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
       !s.ok()) {
     return s;
   }
+  if (options.after_walk) options.after_walk();
   // Every change the walk saw had reserved its offset before the walk read
   // the key (both happen under the key's stripe lock), so it is <= this.
   const uint64_t target_offset = log->reserved_offset();

@@ -23,6 +23,7 @@
 #define SLOTCACHE_NODE_PERSISTENCE_SNAPSHOT_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct SnapshotWriterOptions {
   // write seen by the walk had reserved (normally microseconds: a writer
   // between reserving its offset and staging its entry).
   absl::Duration tail_timeout = absl::Seconds(10);
+  // Tests: runs after the walk, before the tail is read (to make writes
+  // land between the two deterministically).
+  std::function<void()> after_walk;
 };
 
 // Writes the snapshot and returns its manifest (also in
