@@ -144,6 +144,7 @@ TEST(SnapshotTest, EqualsTheStoreAtItsOffsetWhileFourWritersRun) {
   Source source(&clock);
   source.log.EnableBacklog();  // Keep every entry from offset 1 on.
   constexpr int kKeys = 20000;
+  constexpr int kOpsPerWriter = 100000;
   for (int i = 0; i < kKeys; ++i) {
     ASSERT_TRUE(source.store.Set(absl::StrCat("k", i), "initial").ok());
   }
@@ -153,7 +154,9 @@ TEST(SnapshotTest, EqualsTheStoreAtItsOffsetWhileFourWritersRun) {
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
       std::mt19937 rng(t);
-      while (!stop.load()) {
+      // Bounded, so that the writers do not starve the snapshot of the two
+      // cores; the test's own writes below guarantee a tail.
+      for (int i = 0; i < kOpsPerWriter && !stop.load(); ++i) {
         const std::string key = absl::StrCat("k", rng() % kKeys);
         const std::string hash = absl::StrCat("h", rng() % 2000);
         switch (rng() % 8) {
@@ -193,24 +196,31 @@ TEST(SnapshotTest, EqualsTheStoreAtItsOffsetWhileFourWritersRun) {
       }
     });
   }
-  auto wait_for_ops = [&](uint64_t n) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (ops.load() < n && absl::Now() < deadline) {
-      std::this_thread::yield();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (ops.load() < 5000 && absl::Now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_GE(ops.load(), 5000u) << "the writers are stuck";
+  // Writes of the test's own, made between the walk and the tail and after
+  // the snapshot, whatever the writers' pace.
+  auto write_more = [&](const std::string& prefix) {
+    for (int i = 0; i < 2000; ++i) {
+      storage::SetOptions ttl;
+      if (i % 2 == 0) ttl.expire_at = clock.Now() + absl::Seconds(i % 30);
+      (void)source.store.Set(absl::StrCat(prefix, i % 500), "v", ttl);
+      if (i % 7 == 0) source.store.Del(absl::StrCat("k", i));
     }
-    ASSERT_GE(ops.load(), n) << "the writers are stuck";
   };
-  wait_for_ops(5000);
   const uint64_t offset_before = source.log.end_offset();
   SnapshotTarget target;
   target.directory = NewSnapshotPath("concurrent");
   SnapshotWriterOptions options;
   options.batch_bytes = 64 << 10;  // Many batches.
   // Writes between the walk and the tail, every time.
-  options.after_walk = [&] { wait_for_ops(ops.load() + 2000); };
+  options.after_walk = [&] { write_more("between"); };
   absl::StatusOr<v1::SnapshotManifest> manifest =
       WriteSnapshot(&source.store, &source.log, target, options);
-  wait_for_ops(ops.load() + 2000);  // Keep going past E.
+  write_more("after");  // Past E.
   stop.store(true);
   for (std::thread& writer : writers) writer.join();
   ASSERT_TRUE(manifest.ok()) << manifest.status();
