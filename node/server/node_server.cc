@@ -108,7 +108,9 @@ absl::Status NodeServer::ServeUntilSignal() {
       TransportMessageLimit(options_.limits.max_message_bytes);
   NodeIdentity identity = cluster_.identity();
   return slotcache::ServeUntilSignal(
-      serve, {&cache_service_, &admin_service_, replication_.service()},
+      serve,
+      {&cache_service_, &admin_service_, replication_.service(),
+       &snapshot_service_},
       [&](const std::string& address) {
         cluster_.SetAddress(address);
         store_.StartActiveExpiry();

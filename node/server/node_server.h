@@ -20,6 +20,7 @@
 #include "node/cluster/cluster_state.h"
 #include "node/cluster/coordinator_agent.h"
 #include "node/commands/executor.h"
+#include "node/persistence/snapshot_service.h"
 #include "node/replication/replication_log.h"
 #include "node/replication/replication_manager.h"
 #include "node/resp/resp_server.h"
@@ -105,6 +106,9 @@ class NodeServer {
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;
+  // Snapshots of the shard into a directory (node/persistence).
+  persistence::SnapshotServiceImpl snapshot_service_{&store_, &repl_log_,
+                                                     &cluster_};
   // Started once the gRPC server is bound, stopped before it stops.
   std::unique_ptr<resp::RespServer> resp_;
   // Managed nodes only; created once the server is bound (it needs the
