@@ -7,11 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/slot.h"
+#include "node/persistence/database_builder.h"
 #include "node/persistence/manifest.h"
 #include "node/persistence/snapshot_format.h"
 #include "node/replication/log_entry.h"
-#include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
 
 namespace slotcache::node::persistence {
 namespace {
@@ -26,130 +25,6 @@ constexpr size_t kScanBatch = 256;
 constexpr uint32_t kRetainCheckSlots = 256;
 // Longest single wait for the log's end to move while catching up.
 constexpr absl::Duration kTailPoll = absl::Milliseconds(10);
-
-// The RocksDB database being built, with its current WriteBatch.
-class DatabaseBuilder {
- public:
-  static absl::StatusOr<std::unique_ptr<DatabaseBuilder>> Create(
-      const std::string& dir, const SnapshotWriterOptions& options) {
-    rocksdb::Options db_options;
-    // Only L0 files while loading, no write stalls; one manual compaction
-    // at the end can sort them (options.compact).
-    db_options.PrepareForBulkLoad();
-    db_options.create_if_missing = true;
-    db_options.error_if_exists = true;
-    db_options.write_buffer_size = options.write_buffer_bytes;
-    // Two cores are shared with the serving node.
-    db_options.max_background_jobs = 2;
-    db_options.max_background_flushes = 1;
-    ApplyCommonOptions(&db_options);
-    rocksdb::DB* db = nullptr;
-    if (absl::Status s = FromRocks(
-            rocksdb::DB::Open(db_options, dir, &db),
-            absl::StrCat("cannot create the snapshot database in ", dir));
-        !s.ok()) {
-      return s;
-    }
-    return std::unique_ptr<DatabaseBuilder>(
-        new DatabaseBuilder(std::unique_ptr<rocksdb::DB>(db), dir, options));
-  }
-
-  void Put(uint32_t slot, absl::string_view key, v1::KeyRecord* record) {
-    record->clear_key();  // The database key carries it.
-    record->SerializeToString(&value_);
-    batch_.Put(EncodeDatabaseKey(slot, key), value_);
-  }
-  void Delete(uint32_t slot, absl::string_view key) {
-    batch_.Delete(EncodeDatabaseKey(slot, key));
-  }
-  // FLUSHALL: every key written so far goes.
-  void DeleteAll() { batch_.DeleteRange(SlotPrefix(0), SlotPrefix(kNumSlots)); }
-
-  // Writes the batch once it holds enough.
-  absl::Status MaybeCommit() {
-    if (batch_.GetDataSize() < options_.batch_bytes) return absl::OkStatus();
-    return Commit();
-  }
-  absl::Status Commit() {
-    if (batch_.Count() == 0) return absl::OkStatus();
-    rocksdb::WriteOptions write;
-    // A snapshot is valid only complete: nothing to recover from a WAL.
-    write.disableWAL = true;
-    absl::Status s =
-        FromRocks(db_->Write(write, &batch_),
-                  absl::StrCat("cannot write the snapshot database in ", dir_,
-                               " (is the disk full?)"));
-    batch_.Clear();
-    return s;
-  }
-
-  struct Totals {
-    uint64_t keys = 0;
-    uint64_t bytes = 0;
-  };
-  // Commits, flushes the memtables to synced files, compacts if asked,
-  // counts what is in the database and closes it.
-  absl::StatusOr<Totals> Finish() {
-    if (absl::Status s = Commit(); !s.ok()) return s;
-    rocksdb::FlushOptions flush;
-    flush.wait = true;
-    if (absl::Status s =
-            FromRocks(db_->Flush(flush),
-                      absl::StrCat("cannot flush the snapshot database in ",
-                                   dir_, " (is the disk full?)"));
-        !s.ok()) {
-      return s;
-    }
-    if (options_.compact) {
-      rocksdb::CompactRangeOptions compact;
-      compact.bottommost_level_compaction =
-          rocksdb::BottommostLevelCompaction::kForce;
-      if (absl::Status s = FromRocks(
-              db_->CompactRange(compact, nullptr, nullptr),
-              absl::StrCat("cannot compact the snapshot database in ", dir_));
-          !s.ok()) {
-        return s;
-      }
-    }
-    // Counting reads the database back once (the walk may see a key twice,
-    // and the tail's deletes are blind, so counts kept while writing would
-    // be wrong).
-    Totals totals;
-    rocksdb::ReadOptions read;
-    read.fill_cache = false;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++totals.keys;
-      totals.bytes += it->key().size() + it->value().size();
-    }
-    if (absl::Status s = FromRocks(
-            it->status(),
-            absl::StrCat("cannot read back the snapshot database in ", dir_));
-        !s.ok()) {
-      return s;
-    }
-    it.reset();
-    if (absl::Status s = FromRocks(
-            db_->Close(),
-            absl::StrCat("cannot close the snapshot database in ", dir_));
-        !s.ok()) {
-      return s;
-    }
-    db_.reset();
-    return totals;
-  }
-
- private:
-  DatabaseBuilder(std::unique_ptr<rocksdb::DB> db, std::string dir,
-                  const SnapshotWriterOptions& options)
-      : db_(std::move(db)), dir_(std::move(dir)), options_(options) {}
-
-  std::unique_ptr<rocksdb::DB> db_;
-  const std::string dir_;
-  const SnapshotWriterOptions options_;
-  rocksdb::WriteBatch batch_;
-  std::string value_;  // Reused encoding buffer.
-};
 
 // Creates `dir` (its parent must exist), or accepts it when it is an empty
 // directory.
@@ -209,12 +84,11 @@ absl::Status WalkSlots(storage::Store* store, ReplicationLog* log,
         }
         proto.Clear();
         KeyRecordToProto(record, &proto);
-        db->Put(slot, record.key, &proto);
+        if (absl::Status s = db->Add(slot, &proto); !s.ok()) return s;
       }
-      if (absl::Status s = db->MaybeCommit(); !s.ok()) return s;
     } while (cursor != 0);
   }
-  return db->Commit();
+  return db->EndWalk();
 }
 
 // Applies one log entry to the database, if it concerns `slots`.
@@ -295,8 +169,12 @@ absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
   if (absl::Status s = PrepareDirectory(target.directory); !s.ok()) return s;
   const std::string db_dir =
       (fs::path(target.directory) / kDatabaseDirName).string();
-  absl::StatusOr<std::unique_ptr<DatabaseBuilder>> db =
-      DatabaseBuilder::Create(db_dir, options);
+  DatabaseBuilderOptions builder;
+  builder.batch_bytes = options.batch_bytes;
+  builder.target_file_bytes = options.target_file_bytes;
+  builder.compact = options.compact;
+  absl::StatusOr<std::unique_ptr<DatabaseBuilder>> db = DatabaseBuilder::Create(
+      db_dir, (fs::path(target.directory) / "staging").string(), builder);
   if (!db.ok()) return db.status();
 
   // The id before the offset: the id changes only with a new history,

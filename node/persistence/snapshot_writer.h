@@ -12,8 +12,10 @@
 // entries after O before they were applied, the snapshot fails
 // (RESOURCE_EXHAUSTED: raise --repl_backlog_bytes).
 //
-// The database is written with the WAL and auto compactions off, flushed
-// and fsync'ed at the end; the manifest is written last. Any failure
+// The walk's records go, sorted per slot, straight into SST files that are
+// ingested into the database (node/persistence/database_builder.h); the
+// tail is written on top with the WAL off; the database is flushed and
+// every file fsync'ed at the end; the manifest is written last. Any failure
 // leaves a directory without a manifest, which no reader accepts.
 //
 // Thread-safety: WriteSnapshot may run concurrently with any store and log
@@ -49,10 +51,10 @@ struct SnapshotTarget {
 };
 
 struct SnapshotWriterOptions {
-  // Bytes of records per RocksDB WriteBatch.
+  // Bytes of records per RocksDB WriteBatch of the tail.
   uint64_t batch_bytes = 4ull << 20;
-  // RocksDB memtable size while building (fewer, larger L0 files).
-  uint64_t write_buffer_bytes = 64ull << 20;
+  // The walk writes SST files of about this size (database_builder.h).
+  uint64_t target_file_bytes = 64ull << 20;
   // Compact the database into sorted, non-overlapping files at the end:
   // slower to write, a little smaller and faster to read (see the numbers
   // in docs/PERSISTENCE.md).
