@@ -172,6 +172,7 @@ absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
   DatabaseBuilderOptions builder;
   builder.batch_bytes = options.batch_bytes;
   builder.target_file_bytes = options.target_file_bytes;
+  builder.max_sort_bytes = options.max_sort_bytes;
   builder.compact = options.compact;
   absl::StatusOr<std::unique_ptr<DatabaseBuilder>> db = DatabaseBuilder::Create(
       db_dir, (fs::path(target.directory) / "staging").string(), builder);

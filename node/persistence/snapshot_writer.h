@@ -55,6 +55,9 @@ struct SnapshotWriterOptions {
   uint64_t batch_bytes = 4ull << 20;
   // The walk writes SST files of about this size (database_builder.h).
   uint64_t target_file_bytes = 64ull << 20;
+  // Most bytes of one slot's records sorted at once (a bigger slot, e.g.
+  // keys sharing one hash tag, is written as several sorted runs).
+  uint64_t max_sort_bytes = 64ull << 20;
   // Compact the database into sorted, non-overlapping files at the end:
   // slower to write, a little smaller and faster to read (see the numbers
   // in docs/PERSISTENCE.md).
