@@ -47,6 +47,17 @@ absl::StatusOr<SnapshotTarget> SnapshotServiceImpl::ResolveTarget(
         "this node is in shard '", own_shard, "', not '", request.shard_id(),
         "'; ask a node of shard '", request.shard_id(), "'"));
   }
+  if (cluster_->role() == v1::REPLICA) {
+    // Why not from a replica yet: its agent applies an entry to the store
+    // before it records it in the log, so a walk can see a state one entry
+    // past the log's end; and during a full sync the store is partial
+    // while the log stands still. Both need a hook in node/replication
+    // (docs/PERSISTENCE.md, "Known limits").
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this node is a replica of shard '", own_shard,
+        "'; snapshots are taken from the shard's primary for now: ask the "
+        "primary"));
+  }
   const std::shared_ptr<const v1::ClusterMap> map = cluster_->map();
   SnapshotTarget target;
   target.directory = request.directory();

@@ -3,9 +3,10 @@
 // offset, while the node keeps serving (node/persistence/snapshot_writer.h).
 //
 // The shard's slot ranges and config_epoch come from the node's cluster
-// map; a node is asked only about its own shard. The snapshot runs on a
-// thread of its own (it takes seconds for millions of keys; gRPC's
-// callback threads must not block), one at a time per node.
+// map; a node is asked only about its own shard, and only a primary (or a
+// standalone node) takes snapshots for now (see snapshot_service.cc). The
+// snapshot runs on a thread of its own (it takes seconds for millions of keys;
+// gRPC's callback threads must not block), one at a time per node.
 //
 // Thread-safety: called by gRPC from many threads at once. The destructor
 // waits for a running snapshot to finish.
@@ -38,8 +39,9 @@ class SnapshotServiceImpl final : public v1::SnapshotService::CallbackService {
   SnapshotServiceImpl& operator=(const SnapshotServiceImpl&) = delete;
 
   // INVALID_ARGUMENT for a relative or empty directory, FAILED_PRECONDITION
-  // when another snapshot runs, the node is in no shard or in another one
-  // than asked, or the directory is not empty; then the writer's errors.
+  // when another snapshot runs, the node is a replica, is in no shard or in
+  // another one than asked, or the directory is not empty; then the
+  // writer's errors.
   grpc::ServerUnaryReactor* CreateSnapshot(
       grpc::CallbackServerContext* context,
       const v1::CreateSnapshotRequest* request,

@@ -135,6 +135,33 @@ TEST_F(SnapshotServiceTest, ShardSlotsAndEpochComeFromTheMap) {
       << status.error_message();
 }
 
+TEST_F(SnapshotServiceTest, ReplicaRefusesForNow) {
+  v1::ClusterMap map;
+  map.set_cluster_id("c1");
+  map.set_version(2);
+  for (const char* id : {"node-a", "node-b"}) {
+    v1::NodeInfo* node = map.add_nodes();
+    node->set_node_id(id);
+    node->set_address(absl::StrCat(id, ":1"));
+  }
+  v1::ShardInfo* shard = map.add_shards();
+  shard->set_shard_id("s1");
+  v1::SlotRange* range = shard->add_slots();
+  range->set_start(0);
+  range->set_end(kNumSlots - 1);
+  shard->set_primary_node_id("node-b");
+  shard->add_replica_node_ids("node-a");
+  ASSERT_TRUE(cluster_.Apply(map).ok());
+  v1::CreateSnapshotRequest request;
+  request.set_directory(NewSnapshotPath("service_replica"));
+  v1::SnapshotManifest manifest;
+  grpc::Status status = Create(request, &manifest);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("ask the primary"), std::string::npos)
+      << status.error_message();
+  EXPECT_FALSE(fs::exists(request.directory()));
+}
+
 TEST_F(SnapshotServiceTest, RelativeDirectoryIsInvalid) {
   v1::CreateSnapshotRequest request;
   request.set_directory("relative/dir");
