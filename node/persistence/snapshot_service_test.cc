@@ -3,11 +3,14 @@
 // requests get typed errors.
 #include "node/persistence/snapshot_service.h"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/rpc.h"
 #include "common/slot.h"
 #include "grpcpp/client_context.h"
@@ -35,7 +38,19 @@ class SnapshotServiceTest : public testing::Test {
       : log_({64 << 20, Clock::Real()}),
         store_(ListenedBy(&log_)),
         cluster_({"node-a", "", "az-a"}, {}),
-        service_(&store_, &log_, &cluster_) {}
+        service_(&store_, &log_, &cluster_, WriterOptions(this)) {}
+
+  // Snapshots pause between walk and tail while `hold_` is set, until
+  // `release_` is notified.
+  static SnapshotWriterOptions WriterOptions(SnapshotServiceTest* test) {
+    SnapshotWriterOptions options;
+    options.after_walk = [test] {
+      if (!test->hold_.load()) return;
+      test->walked_.Notify();
+      test->release_.WaitForNotification();
+    };
+    return options;
+  }
 
   static storage::StoreOptions ListenedBy(ReplicationLog* log) {
     storage::StoreOptions options;
@@ -62,6 +77,9 @@ class SnapshotServiceTest : public testing::Test {
     return stub_->CreateSnapshot(&context, request, manifest);
   }
 
+  std::atomic<bool> hold_{false};
+  absl::Notification walked_;
+  absl::Notification release_;
   ReplicationLog log_;
   storage::Store store_;
   ClusterState cluster_;
@@ -160,6 +178,31 @@ TEST_F(SnapshotServiceTest, ReplicaRefusesForNow) {
   EXPECT_NE(status.error_message().find("ask the primary"), std::string::npos)
       << status.error_message();
   EXPECT_FALSE(fs::exists(request.directory()));
+}
+
+TEST_F(SnapshotServiceTest, OneSnapshotAtATime) {
+  hold_.store(true);
+  v1::CreateSnapshotRequest first;
+  first.set_directory(NewSnapshotPath("service_first"));
+  v1::SnapshotManifest first_manifest;
+  grpc::Status first_status;
+  std::thread caller([&] { first_status = Create(first, &first_manifest); });
+  walked_.WaitForNotification();  // The first one runs.
+
+  v1::CreateSnapshotRequest second;
+  second.set_directory(NewSnapshotPath("service_second"));
+  v1::SnapshotManifest second_manifest;
+  grpc::Status busy = Create(second, &second_manifest);
+  EXPECT_EQ(busy.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(busy.error_message().find("already being taken"), std::string::npos)
+      << busy.error_message();
+
+  release_.Notify();
+  caller.join();
+  ASSERT_TRUE(first_status.ok()) << first_status.error_message();
+  EXPECT_EQ(first_manifest.key_count(), 2000u);
+  hold_.store(false);
+  EXPECT_TRUE(Create(second, &second_manifest).ok());  // Free again.
 }
 
 TEST_F(SnapshotServiceTest, RelativeDirectoryIsInvalid) {
