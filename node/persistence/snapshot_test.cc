@@ -434,6 +434,10 @@ TEST(SnapshotTest, FailsWhenTheBacklogDropsTheTail) {
       << manifest.status();
   EXPECT_EQ(ReadManifest(target.directory).status().code(),
             absl::StatusCode::kNotFound);
+  // What it wrote is gone: the same path can be used again.
+  EXPECT_FALSE(fs::exists(target.directory));
+  options.after_walk = nullptr;
+  EXPECT_TRUE(WriteSnapshot(&source.store, &source.log, target, options).ok());
 }
 
 }  // namespace

@@ -157,16 +157,12 @@ absl::StatusOr<uint64_t> ApplyTail(storage::Store* store, ReplicationLog* log,
   return applied;
 }
 
-}  // namespace
-
-absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
+// Everything after the directory is ready: database, tail, manifest.
+absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
     storage::Store* store, ReplicationLog* log, const SnapshotTarget& target,
-    const SnapshotWriterOptions& options) {
-  google::protobuf::RepeatedPtrField<v1::SlotRange> ranges(target.slots.begin(),
-                                                           target.slots.end());
-  absl::StatusOr<SlotSet> slots = SlotSetOf(ranges);
-  if (!slots.ok()) return slots.status();
-  if (absl::Status s = PrepareDirectory(target.directory); !s.ok()) return s;
+    const SnapshotWriterOptions& options,
+    const google::protobuf::RepeatedPtrField<v1::SlotRange>& ranges,
+    const SlotSet* slots) {
   const std::string db_dir =
       (fs::path(target.directory) / kDatabaseDirName).string();
   DatabaseBuilderOptions builder;
@@ -235,6 +231,36 @@ absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
     return s;
   }
   return ReadManifest(target.directory);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
+    storage::Store* store, ReplicationLog* log, const SnapshotTarget& target,
+    const SnapshotWriterOptions& options) {
+  google::protobuf::RepeatedPtrField<v1::SlotRange> ranges(target.slots.begin(),
+                                                           target.slots.end());
+  absl::StatusOr<SlotSet> slots = SlotSetOf(ranges);
+  if (!slots.ok()) return slots.status();
+  std::error_code error;
+  const bool existed = fs::exists(target.directory, error);
+  if (absl::Status s = PrepareDirectory(target.directory); !s.ok()) return s;
+  absl::StatusOr<v1::SnapshotManifest> manifest =
+      BuildSnapshot(store, log, target, options, ranges, &*slots);
+  if (!manifest.ok()) {
+    // Leave the directory as it was found (absent or empty), so that the
+    // same path can be used again; without a manifest it was no snapshot
+    // anyway.
+    if (existed) {
+      for (const fs::directory_entry& entry :
+           fs::directory_iterator(target.directory, error)) {
+        fs::remove_all(entry.path(), error);
+      }
+    } else {
+      fs::remove_all(target.directory, error);
+    }
+  }
+  return manifest;
 }
 
 }  // namespace slotcache::node::persistence

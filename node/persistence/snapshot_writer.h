@@ -15,8 +15,9 @@
 // The walk's records go, sorted per slot, straight into SST files that are
 // ingested into the database (node/persistence/database_builder.h); the
 // tail is written on top with the WAL off; the database is flushed and
-// every file fsync'ed at the end; the manifest is written last. Any failure
-// leaves a directory without a manifest, which no reader accepts.
+// every file fsync'ed at the end; the manifest is written last. A failure
+// removes what was written (the directory is left as it was found); a
+// crash leaves a directory without a manifest, which no reader accepts.
 //
 // Thread-safety: WriteSnapshot may run concurrently with any store and log
 // calls. Two snapshots into the same directory are not allowed (the second
