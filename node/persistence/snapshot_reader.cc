@@ -7,9 +7,37 @@
 #include "common/slot.h"
 #include "node/persistence/manifest.h"
 #include "node/persistence/snapshot_format.h"
-#include "node/replication/log_entry.h"
+#include "proto/replication.pb.h"
 
 namespace slotcache::node::persistence {
+
+namespace {
+
+// The record of `key` from its parsed value, moving the strings out of
+// `proto` (KeyRecordFromProto's meaning, without copying every value).
+void TakeRecord(absl::string_view key, v1::KeyRecord* proto,
+                storage::KeyRecord* out) {
+  out->key.assign(key.data(), key.size());
+  out->value.clear();
+  out->fields.clear();
+  if (proto->type() == v1::HASH) {
+    out->type = storage::ValueType::kHash;
+    out->fields.reserve(proto->hash_fields_size());
+    for (v1::HashField& field : *proto->mutable_hash_fields()) {
+      out->fields.emplace_back(std::move(*field.mutable_field()),
+                               std::move(*field.mutable_value()));
+    }
+  } else {
+    out->type = storage::ValueType::kString;
+    out->value.swap(*proto->mutable_string_value());
+  }
+  out->expire_at = absl::nullopt;
+  if (proto->expire_at_unix_ms() > 0) {
+    out->expire_at = absl::FromUnixMillis(proto->expire_at_unix_ms());
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(
     const std::string& directory) {
@@ -54,6 +82,7 @@ absl::Status SnapshotReader::ForEachRecord(
   read.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
   v1::KeyRecord proto;
+  storage::KeyRecord record;
   for (const v1::SlotRange& range : ranges) {
     const std::string end = SlotPrefix(range.end() + 1);
     for (it->Seek(SlotPrefix(range.start()));
@@ -68,8 +97,7 @@ absl::Status SnapshotReader::ForEachRecord(
             " holds a record that does not decode although its files match "
             "the manifest (a writer bug); take a new snapshot"));
       }
-      storage::KeyRecord record = KeyRecordFromProto(proto);
-      record.key = std::string(key->key);
+      TakeRecord(key->key, &proto, &record);
       if (absl::Status s = visit(key->slot, record); !s.ok()) return s;
     }
     if (absl::Status s = FromRocks(
