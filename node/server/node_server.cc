@@ -150,7 +150,8 @@ absl::Status NodeServer::ServeUntilSignal() {
   NodeIdentity identity = cluster_.identity();
   return slotcache::ServeUntilSignal(
       serve,
-      {&cache_service_, &admin_service_, replication_.service(), &pull_slots_},
+      {&cache_service_, &admin_service_, replication_.service(), &pull_slots_,
+       &snapshot_service_},
       [&](const std::string& address) {
         cluster_.SetAddress(address);
         store_.StartActiveExpiry();

@@ -23,6 +23,7 @@
 #include "node/migration/importer.h"
 #include "node/migration/pull_slots_service.h"
 #include "node/migration/slot_dropper.h"
+#include "node/persistence/snapshot_service.h"
 #include "node/replication/replication_log.h"
 #include "node/replication/replication_manager.h"
 #include "node/resp/resp_server.h"
@@ -118,6 +119,9 @@ class NodeServer {
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;
+  // Snapshots of the shard into a directory (node/persistence).
+  persistence::SnapshotServiceImpl snapshot_service_{&store_, &repl_log_,
+                                                     &cluster_};
   // Started once the gRPC server is bound, stopped before it stops.
   std::unique_ptr<resp::RespServer> resp_;
   // Managed nodes only; created once the server is bound (it needs the
