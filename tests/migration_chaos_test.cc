@@ -48,6 +48,11 @@ class MigrationChaosTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_.set_extra_node_flags({"--migration_max_bytes_per_sec=4000000"});
+    // Slower failure detection than the harness' 500 ms, so that only the
+    // kills the tests make fail nodes over, not a busy machine's late
+    // heartbeat.
+    cluster_.set_extra_coordinator_flags(
+        {"--node_timeout=1500ms", "--primary_lease=1000ms"});
     ASSERT_TRUE(cluster_.StartAndCreate(6, 3, 1).ok());
     ASSERT_TRUE(cluster_.WaitReplicasSynced().ok());
     ClientOptions options;

@@ -288,6 +288,7 @@ absl::StatusOr<uint64_t> ClusterState::Apply(const v1::ClusterMap& map) {
 
   std::shared_ptr<const RoutingTable> previous;
   SlotsLostListener listener;
+  std::function<void()> became_primary;
   {
     absl::MutexLock lock(&mu_);
     // Another Apply may have won the race meanwhile.
@@ -299,6 +300,14 @@ absl::StatusOr<uint64_t> ClusterState::Apply(const v1::ClusterMap& map) {
     previous = std::move(table_);
     table_ = *table;
     listener = slots_lost_;
+    became_primary = became_primary_;
+  }
+  auto is_primary = [](const RoutingTable& t) {
+    return !t.standalone && t.local_shard != RoutingTable::kUnowned &&
+           t.shards[t.local_shard].local_role == v1::PRIMARY;
+  };
+  if (became_primary && is_primary(**table) && !is_primary(*previous)) {
+    became_primary();
   }
   if (listener) {
     const std::bitset<kNumSlots> lost =
@@ -312,6 +321,11 @@ absl::StatusOr<uint64_t> ClusterState::Apply(const v1::ClusterMap& map) {
     }
   }
   return map.version();
+}
+
+void ClusterState::SetBecamePrimaryListener(std::function<void()> listener) {
+  absl::MutexLock lock(&mu_);
+  became_primary_ = std::move(listener);
 }
 
 void ClusterState::SetSlotsLostListener(SlotsLostListener listener) {

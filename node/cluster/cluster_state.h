@@ -265,6 +265,11 @@ class ClusterState {
   // keys are an operator's, not a shard's. Set before maps arrive.
   using SlotsLostListener = std::function<void(std::vector<uint32_t> slots)>;
   void SetSlotsLostListener(SlotsLostListener listener);
+  // Told (on the applying thread, after the map took effect) when a map
+  // makes this node a shard primary that was not one in the previous map
+  // (a promotion, or the first map of a new shard). Set before maps
+  // arrive.
+  void SetBecamePrimaryListener(std::function<void()> listener);
 
   // A routing snapshot for one request.
   RoutingView View(bool allow_replica_read) const;
@@ -301,6 +306,7 @@ class ClusterState {
   // Replaced whole on every change (RoutingViews share it).
   std::shared_ptr<const SlotWritePauses> slot_pauses_ ABSL_GUARDED_BY(mu_);
   SlotsLostListener slots_lost_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> became_primary_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace slotcache::node

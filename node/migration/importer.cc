@@ -451,6 +451,37 @@ absl::StatusOr<uint64_t> Importer::AbortImport(const std::string& migration_id,
   return dropped;
 }
 
+uint64_t Importer::DropStrayKeys() {
+  std::shared_ptr<const RoutingTable> table = cluster_->table();
+  if (table->standalone || table->local_shard == RoutingTable::kUnowned ||
+      table->shards[table->local_shard].local_role != v1::PRIMARY) {
+    return 0;
+  }
+  SlotSet stray;
+  for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+    if (!table->LocalShardOwns(slot) && store_->SlotKeyCount(slot) > 0) {
+      stray.set(slot);
+    }
+  }
+  if (stray.none()) return 0;
+  // Held while deleting: a StartImport of these slots waits until the
+  // sweep is done, so it never loses keys it imported.
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, import] : imports_) stray &= ~import->slots();
+  // The map may have changed since (a commit gave this shard the slots).
+  std::shared_ptr<const RoutingTable> now = cluster_->table();
+  for (uint32_t slot = 0; slot < kNumSlots; ++slot) {
+    if (stray.test(slot) && now->LocalShardOwns(slot)) stray.reset(slot);
+  }
+  if (stray.none()) return 0;
+  const uint64_t deleted = DeleteSlotKeys(store_, stray);
+  SC_LOG(INFO,
+         "deleted %d stray keys of slots %s, which this shard does not own "
+         "and no import holds",
+         deleted, SlotSetString(stray));
+  return deleted;
+}
+
 void Importer::Stop() {
   std::vector<std::shared_ptr<Import>> imports;
   {

@@ -90,6 +90,16 @@ class Importer {
   absl::StatusOr<uint64_t> AbortImport(const std::string& migration_id,
                                        const SlotSet& slots);
 
+  // On a primary: deletes, as logged deletes, the keys of every slot its
+  // shard does not own and no import of this node holds (running,
+  // finished or failed: the coordinator decides about those). Such keys
+  // are left behind when a rollback's AbortImport ran on a primary that
+  // was then failed over (its deletes were lost with its history), or
+  // when a replica of an importing target is promoted. Nothing serves
+  // them; this frees their memory. Runs when the node becomes a primary
+  // (SlotDropper::Sweep). Returns how many keys it deleted.
+  uint64_t DropStrayKeys();
+
   // Stops every running import (node shutdown). They end FAILED.
   void Stop();
 

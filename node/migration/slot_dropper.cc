@@ -19,6 +19,14 @@ void SlotDropper::Drop(std::vector<uint32_t> slots) {
   wake_.notify_all();
 }
 
+void SlotDropper::Sweep(std::function<uint64_t()> sweep) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sweep_ = std::move(sweep);
+  }
+  wake_.notify_all();
+}
+
 void SlotDropper::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -32,15 +40,26 @@ void SlotDropper::Stop() {
 
 bool SlotDropper::idle() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queued_.empty() && !busy_;
+  return queued_.empty() && !sweep_ && !busy_;
 }
 
 void SlotDropper::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     busy_ = false;
-    wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+    wake_.wait(lock, [this] {
+      return stopping_ || !queued_.empty() || sweep_ != nullptr;
+    });
     if (stopping_) return;
+    if (sweep_ != nullptr) {
+      std::function<uint64_t()> sweep = std::move(sweep_);
+      sweep_ = nullptr;
+      busy_ = true;
+      lock.unlock();
+      dropped_ += sweep();
+      lock.lock();
+      continue;
+    }
     const uint32_t slot = *queued_.begin();
     queued_.erase(queued_.begin());
     busy_ = true;

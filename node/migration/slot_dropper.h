@@ -18,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -43,6 +44,10 @@ class SlotDropper {
 
   // Queues `slots` for dropping (a ClusterState slots-lost listener).
   void Drop(std::vector<uint32_t> slots);
+  // Runs `sweep` once on the dropper's thread, soon (repeated calls before
+  // it ran coalesce). The node uses it when it becomes a primary, to
+  // delete keys of slots its shard does not own (Importer::DropStrayKeys).
+  void Sweep(std::function<uint64_t()> sweep);
   // Ends the thread after its current batch. Idempotent.
   void Stop();
 
@@ -61,9 +66,10 @@ class SlotDropper {
   // std:: types (not absl::Mutex): waits TSAN can see.
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::set<uint32_t> queued_;  // Guarded by mu_.
-  bool busy_ = false;          // Guarded by mu_.
-  bool stopping_ = false;      // Guarded by mu_.
+  std::set<uint32_t> queued_;        // Guarded by mu_.
+  std::function<uint64_t()> sweep_;  // Guarded by mu_; null when none.
+  bool busy_ = false;                // Guarded by mu_.
+  bool stopping_ = false;            // Guarded by mu_.
   std::thread thread_;
 };
 

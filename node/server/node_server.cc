@@ -79,6 +79,8 @@ NodeServer::NodeServer(NodeOptions options)
           &importer_, &repl_log_) {
   cluster_.SetSlotsLostListener(
       [this](std::vector<uint32_t> slots) { dropper_.Drop(std::move(slots)); });
+  cluster_.SetBecamePrimaryListener(
+      [this] { dropper_.Sweep([this] { return importer_.DropStrayKeys(); }); });
 }
 
 NodeServer::~NodeServer() {
