@@ -301,6 +301,7 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
     return roll_back(absl::StrCat("could not pause writes on the source: ",
                                   paused.status().message()));
   }
+  const absl::Time paused_at = absl::Now();
   const std::string waiting =
       absl::StrCat(run.Name(), ": writes paused at ", paused->replication_id(),
                    ":", paused->offset(), "; waiting for the target");
@@ -332,6 +333,7 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
     }
     stop_.SleepFor(options_.migration_poll);
   }
+  const absl::Time caught_up_at = absl::Now();
   absl::StatusOr<v1::ImportStatus> finished =
       admin->FinishImport(run.target_address, run.migration_id);
   if (!finished.ok()) {
@@ -364,6 +366,7 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
   }
 
   // Step 5: commit, hand the map to the target then the source, resume.
+  const absl::Time replicated_at = absl::Now();
   std::shared_ptr<const v1::ClusterMap> map;
   std::string why;
   {
@@ -380,6 +383,7 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
     }
   }
   if (map == nullptr) return roll_back(why);
+  const absl::Time committed_at = absl::Now();
   (void)admin->ApplyClusterMap(run.target_address, *map);
   (void)admin->ApplyClusterMap(run.source_address, *map);
   (void)admin->ResumeSlotWrites(run.source_address, run.migration_id);
@@ -395,8 +399,15 @@ absl::Status Coordinator::RunMove(MoveRun& run) {
         m->max_pause_ms(),
         static_cast<uint32_t>(absl::ToInt64Milliseconds(paused_for))));
   }
-  SC_LOG(INFO, "%s: %s committed, writes paused for %s", run.migration_id,
-         run.Name(), Millis(paused_for));
+  // Where the pause went (docs/BENCHMARKS.md reads these lines).
+  SC_LOG(INFO,
+         "%s: %s committed, writes paused for %s (pause call %s, catch-up "
+         "%s, finish + replicas %s, commit %s, maps + resume %s)",
+         run.migration_id, run.Name(), Millis(paused_for),
+         Millis(paused_at - pause_sent), Millis(caught_up_at - paused_at),
+         Millis(replicated_at - caught_up_at),
+         Millis(committed_at - replicated_at),
+         Millis(absl::Now() - committed_at));
   return absl::OkStatus();
 }
 

@@ -255,7 +255,8 @@ class Import {
     status_.set_applied_source_offset(
         std::max(status_.applied_source_offset(), entries.primary_offset()));
     status_.set_source_offset(
-        std::max(status_.source_offset(), entries.primary_offset()));
+        std::max({status_.source_offset(), entries.primary_offset(),
+                  entries.source_end_offset()}));
     status_.set_local_offset(log_->reserved_offset());
     return absl::OkStatus();
   }

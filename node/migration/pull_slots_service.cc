@@ -179,6 +179,7 @@ grpc::Status PullSlotsService::PullSlots(
       if (absl::Now() - last_write >= options_.idle_tick) {
         out.Clear();
         out.mutable_entries()->set_primary_offset(sent);
+        out.mutable_entries()->set_source_end_offset(log_->end_offset());
         if (!writer->Write(out)) return WriteFailed(context, slots);
         last_write = absl::Now();
       }
@@ -190,6 +191,7 @@ grpc::Status PullSlotsService::PullSlots(
     v1::LogEntries* entries = out.mutable_entries();
     FilterEntries(read, slots, entries);
     entries->set_primary_offset(sent);
+    entries->set_source_end_offset(log_->end_offset());
     if (!writer->Write(out)) return WriteFailed(context, slots);
     last_write = absl::Now();
   }

@@ -52,6 +52,10 @@ class RoundContext {
   explicit RoundContext(const ClusterState* cluster) : cluster_(cluster) {}
 
   void BeginRound() { view_.reset(); }
+  // Releases the round's routing snapshot: a held RoutingView keeps a
+  // PauseWrites / PauseSlotWrites waiting (it counts as a request in
+  // flight), so a loop must not keep one while it sleeps in epoll.
+  void EndRound() { view_.reset(); }
   const RoutingView& View(bool allow_replica_read);
 
   v1::Command command;

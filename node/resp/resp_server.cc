@@ -401,6 +401,11 @@ void EventLoop::ReleaseInput(Connection* c) {
 
 bool EventLoop::Process(Connection* c) {
   round_.BeginRound();
+  // Whatever way this returns, the round's RoutingView is let go.
+  struct EndRound {
+    RoundContext* round;
+    ~EndRound() { round->EndRound(); }
+  } end_round{&round_};
   uint64_t commands = 0;
   CommandHandler::WaitRequest wait;
   while (!c->blocked && !c->closing) {

@@ -5,7 +5,7 @@
 # machine, same run, same data.
 #
 # Data: KEYS keys of 16 bytes ("key:%012d") with VALUE_BYTES-byte values,
-# all in slots 0-4095 (half of the first shard's slots), loaded with
+# all in slots 0-4095 (of the first shard's 0-5460), loaded with
 # redis-cli --pipe into the first shard's primary's RESP port.
 #
 # For each system:
@@ -159,10 +159,10 @@ print("%.0f keys/s  %.1f MB/s  (%.2f s)" % (keys / s, payload / s / 1e6, s))
 # ---- slotcache -------------------------------------------------------------
 
 run_slotcache() {
-  local nodes=$((2 * (1 + REPLICAS)))
+  local nodes=$((3 * (1 + REPLICAS)))
   read -r -a ports <<<"$(free_ports 1)"
   local coordinator="127.0.0.1:${ports[0]}"
-  echo "== slotcache: coordinator + $nodes nodes, 2 shards x (1+$REPLICAS)"
+  echo "== slotcache: coordinator + $nodes nodes, 3 shards x (1+$REPLICAS)"
   "$BIN/coordinator/slotcache-coordinator" --listen="$coordinator" \
     --data_dir="$WORK/coordinator" >"$WORK/coordinator.log" 2>&1 &
   PIDS[coordinator]=$!
@@ -178,10 +178,10 @@ run_slotcache() {
   wait_until 30 "the coordinator" "${slotctl[@]}" cluster status
   wait_until 30 "$nodes nodes to register" bash -c \
     "[ \$('$BIN/client/slotctl' --coordinator=$coordinator --output=json cluster status | grep -o JOINING | wc -l) -ge $nodes ]"
-  "${slotctl[@]}" cluster create --shards=2 --replicas="$REPLICAS" >/dev/null
+  "${slotctl[@]}" cluster create --shards=3 --replicas="$REPLICAS" >/dev/null
   wait_until 60 "slotctl cluster check" "${slotctl[@]}" cluster check
   # RESP port of each shard's primary, from the map.
-  read -r p1 p2 <<<"$("${slotctl[@]}" --output=json cluster status | python3 -c '
+  read -r p1 p2 _ <<<"$("${slotctl[@]}" --output=json cluster status | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
 def get(d, *names):
@@ -203,8 +203,9 @@ print(" ".join(out))
   "${slotctl[@]}" --output=json reshard --from=shard-1 --to=shard-2 --slots="$SLOTS" \
     >"$WORK/slotcache-idle.json"
   end=$(date +%s.%N)
-  report slotcache idle "$(python3 -c "print($end - $start)")" \
+  report slotcache idle "$(python3 "$PWD/tests/bench/operation_summary.py" --seconds <"$WORK/slotcache-idle.json")" \
     "$(python3 "$PWD/tests/bench/operation_summary.py" <"$WORK/slotcache-idle.json") (server-side)"
+  echo "     (slotctl reshard end to end, with its start and polling: $(python3 -c "print('%.2f s' % ($end - $start))"))"
 
   start_load "$p2" slotcache
   start=$(date +%s.%N)
@@ -212,9 +213,12 @@ print(" ".join(out))
     >"$WORK/slotcache-load.json"
   end=$(date +%s.%N)
   stop_load slotcache
-  report slotcache "under load" "$(python3 -c "print($end - $start)")" \
+  echo "     server side: $(python3 "$PWD/tests/bench/operation_summary.py" <"$WORK/slotcache-load.json")"
+  report slotcache "under load" "$(python3 "$PWD/tests/bench/operation_summary.py" --seconds <"$WORK/slotcache-load.json")" \
     "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%s ms (probe: %d writes, %d TRYAGAIN, %d MOVED, %d errors)" % (d["longest_pause_ms"], d["acked"], d["tryagain"], d["moved"], d["other_errors"]))' "$WORK/probe-slotcache.json")"
   grep -h "requests per second" "$WORK/bench-slotcache.log" | tail -2 | tr '\r' '\n' | tail -2 | sed 's/^/     redis-benchmark during the move: /' || true
+  echo "     where the write pauses went (coordinator log):"
+  grep -ho "committed, writes paused.*" "$WORK/coordinator.log" | sed 's/^/       /' || true
   for name in coordinator $(seq -f 'node-%g' 1 "$nodes"); do
     kill -TERM "${PIDS[$name]}" 2>/dev/null || true
     wait "${PIDS[$name]}" 2>/dev/null || true
@@ -225,9 +229,9 @@ print(" ".join(out))
 # ---- Redis Cluster ---------------------------------------------------------
 
 run_redis() {
-  local count=$((2 * (1 + REPLICAS)))
+  local count=$((3 * (1 + REPLICAS)))
   read -r -a ports <<<"$(free_ports "$count")"
-  echo "== redis: $count redis-server --cluster-enabled yes, 2 primaries x (1+$REPLICAS)"
+  echo "== redis: $count redis-server --cluster-enabled yes, 3 primaries x (1+$REPLICAS)"
   local port addresses=()
   for port in "${ports[@]}"; do
     mkdir -p "$WORK/redis-$port"
