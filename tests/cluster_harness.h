@@ -99,6 +99,16 @@ class TestCluster {
   std::vector<ServerProcess> nodes_;
   std::vector<std::string> resp_addresses_;
   std::vector<std::string> extra_node_flags_;
+
+  // (metrics) Flags added to the coordinator from its next start on (e.g.
+  // --metrics_listen).
+ public:
+  void set_extra_coordinator_flags(std::vector<std::string> flags) {
+    extra_coordinator_flags_ = std::move(flags);
+  }
+
+ private:
+  std::vector<std::string> extra_coordinator_flags_;
 };
 
 }  // namespace slotcache::testing
