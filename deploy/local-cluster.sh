@@ -172,7 +172,7 @@ local-cluster: up. Coordinator: $coordinator
          $slotctl get user:42
          $slotctl cluster status
          $slotctl cluster check
-  metrics (Prometheus targets): $(cat "$HOME_DIR"/*.metrics | paste -sd, -)
+  metrics (Prometheus targets): $(for f in "$HOME_DIR"/*.metrics; do cat "$f"; echo; done | paste -sd, -)
   logs:  $HOME_DIR/*.log
   stop:  deploy/local-cluster.sh down
 MSG
