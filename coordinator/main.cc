@@ -6,9 +6,11 @@
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
+#include "common/metrics/metrics_server.h"
 #include "common/process.h"
 #include "common/server_main.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/node_admin.h"
 #include "coordinator/rocksdb_state_store.h"
@@ -21,6 +23,11 @@ ABSL_FLAG(std::string, data_dir, "./coordinator-data",
           "Folder for the coordinator's durable state (RocksDB); created if "
           "missing. Keep it across restarts.");
 // Defaults and their trade-off: docs/FAILOVER.md.
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT for the Prometheus /metrics endpoint; port 0 picks a "
+          "free port; empty: no metrics.");
+ABSL_FLAG(std::string, metrics_address_file, "",
+          "If set, write the bound metrics HOST:PORT to this file.");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Milliseconds(100),
           "How often nodes heartbeat.");
 ABSL_FLAG(absl::Duration, node_timeout, absl::Milliseconds(500),
@@ -107,13 +114,25 @@ int main(int argc, char** argv) {
   options.name = "slotcache-coordinator";
   options.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.address_file = absl::GetFlag(FLAGS_address_file);
+  std::unique_ptr<slotcache::MetricsServer> metrics;
   absl::Status status = slotcache::ServeUntilSignal(
       options, {&service},
       [&](const std::string&) {
         (*coordinator)->StartFailureDetection();
+        const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+        if (metrics_listen.empty()) return absl::OkStatus();
+        absl::StatusOr<std::unique_ptr<slotcache::MetricsServer>> server =
+            slotcache::MetricsServer::Start(
+                metrics_listen, absl::GetFlag(FLAGS_metrics_address_file));
+        if (!server.ok()) return server.status();
+        metrics = std::move(*server);
+        metrics->Add(
+            std::make_shared<sc::CoordinatorCollector>(coordinator->get()));
+        SC_LOG(INFO, "metrics on http://%s/metrics", metrics->address());
         return absl::OkStatus();
       },
       [&] {
+        metrics.reset();
         service.Shutdown();
         (*coordinator)->Shutdown();
       });

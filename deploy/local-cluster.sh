@@ -22,7 +22,10 @@
 # `slotctl rebalance` moves slots to it (docs/RESHARDING.md).
 #
 # Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME):
-#   <name>.log  <name>.pid  <name>.addr  <name>.resp (RESP address)  data/<name>/
+#   <name>.log  <name>.pid  <name>.addr  <name>.resp (RESP address)
+#   <name>.metrics (Prometheus /metrics address)  data/<name>/
+# Every process serves Prometheus metrics on a free port of its own
+# (docs/OPERATIONS.md); `up` prints the scrape targets.
 set -euo pipefail
 CALLER_DIR="$(pwd)"
 cd "$(dirname "$0")/.."
@@ -83,9 +86,11 @@ start_node() {
   local az="${AZS[$(((i - 1) % 3))]}"
   address=$(start "node-$i" "$BIN/node/slotcache-node" --listen=127.0.0.1:0 \
     --resp_listen=127.0.0.1:0 --resp_address_file="$HOME_DIR/node-$i.resp" \
+    --metrics_listen=127.0.0.1:0 --metrics_address_file="$HOME_DIR/node-$i.metrics" \
     --coordinator="$coordinator" --az="$az" --data_dir="$HOME_DIR/data/node-$i") ||
     return 1
-  printf '  node-%-6s %s  resp %s  %s\n' "$i" "$address" "$(cat "$HOME_DIR/node-$i.resp")" "$az"
+  printf '  node-%-6s %s  resp %s  metrics %s  %s\n' "$i" "$address" \
+    "$(cat "$HOME_DIR/node-$i.resp")" "$(cat "$HOME_DIR/node-$i.metrics")" "$az"
 }
 
 # retry SECONDS WHAT COMMAND...: runs COMMAND until it succeeds or time is up.
@@ -121,7 +126,8 @@ up() {
   deploy/setup.sh build-opt
   mkdir -p "$HOME_DIR"
   if [ -n "$(pids)" ]; then down >/dev/null; fi
-  rm -rf "$HOME_DIR/data" "$HOME_DIR"/*.log "$HOME_DIR"/*.addr "$HOME_DIR"/*.resp
+  rm -rf "$HOME_DIR/data" "$HOME_DIR"/*.log "$HOME_DIR"/*.addr "$HOME_DIR"/*.resp \
+    "$HOME_DIR"/*.metrics
   mkdir -p "$HOME_DIR/data"
   # From here on, Ctrl-C (or a failure) stops what was started.
   trap 'echo; down; exit 130' INT TERM
@@ -130,9 +136,10 @@ up() {
   echo "local-cluster: starting 1 coordinator + $nodes nodes ($SHARDS shards x (1+$REPLICAS)) in $HOME_DIR"
   local coordinator
   coordinator=$(start coordinator "$BIN/coordinator/slotcache-coordinator" \
-    --listen="127.0.0.1:$PORT" --data_dir="$HOME_DIR/data/coordinator") ||
+    --listen="127.0.0.1:$PORT" --data_dir="$HOME_DIR/data/coordinator" \
+    --metrics_listen=127.0.0.1:0 --metrics_address_file="$HOME_DIR/coordinator.metrics") ||
     die "could not start the coordinator on 127.0.0.1:$PORT (port taken? use --port=N)"
-  echo "  coordinator  $coordinator"
+  echo "  coordinator  $coordinator  metrics $(cat "$HOME_DIR/coordinator.metrics")"
   for i in $(seq 1 "$nodes"); do start_node "$i" "$coordinator"; done
 
   echo "local-cluster: creating the cluster"
@@ -165,6 +172,7 @@ local-cluster: up. Coordinator: $coordinator
          $slotctl get user:42
          $slotctl cluster status
          $slotctl cluster check
+  metrics (Prometheus targets): $(for f in "$HOME_DIR"/*.metrics; do cat "$f"; echo; done | paste -sd, -)
   logs:  $HOME_DIR/*.log
   stop:  deploy/local-cluster.sh down
 MSG

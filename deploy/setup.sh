@@ -27,6 +27,8 @@ PACKAGES=(
   libclang-rt-14-dev       # sanitizer runtimes for clang
   iproute2                 # network namespaces for chaos tests
   procps                   # pgrep/ps for the local cluster scripts
+  prometheus-cpp-dev       # /metrics endpoints (core + pull)
+  prometheus               # real Prometheus + promtool for tests/metrics_test
 )
 
 missing=()

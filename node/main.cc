@@ -67,6 +67,11 @@ ABSL_FLAG(ByteSize, resp_output_buffer_limit, ByteSize{256ull << 20},
 ABSL_FLAG(ByteSize, resp_query_buffer_limit, ByteSize{1ull << 30},
           "Unparsed input a RESP client may buffer (Redis "
           "client-query-buffer-limit).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT for the Prometheus /metrics endpoint; port 0 picks a "
+          "free port; empty: no metrics (and no cost on the data path).");
+ABSL_FLAG(std::string, metrics_address_file, "",
+          "If set, write the bound metrics HOST:PORT to this file.");
 ABSL_FLAG(std::string, replicaof, "",
           "HOST:PORT of a primary to replicate (standalone setups and "
           "tests; with a coordinator the role comes from the cluster map).");
@@ -114,6 +119,8 @@ int main(int argc, char** argv) {
   options.resp.parser.max_bulk_bytes = static_cast<int64_t>(
       std::max(options.limits.max_key_bytes, options.limits.max_value_bytes));
   options.resp_address_file = absl::GetFlag(FLAGS_resp_address_file);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.metrics_address_file = absl::GetFlag(FLAGS_metrics_address_file);
   options.serve.name = "slotcache-node";
   options.serve.rpc.listen_address = absl::GetFlag(FLAGS_listen);
   options.serve.address_file = absl::GetFlag(FLAGS_address_file);

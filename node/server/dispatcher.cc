@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/commands/command_table.h"
 #include "common/slot.h"
 #include "common/status.h"
@@ -48,8 +49,9 @@ bool IsValidUtf8(absl::string_view text) {
 
 }  // namespace
 
-Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits)
-    : executor_(executor), limits_(limits) {}
+Dispatcher::Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
+                       CommandObserver* observer)
+    : executor_(executor), limits_(limits), observer_(observer) {}
 
 absl::Status Dispatcher::CheckRequest(size_t message_bytes,
                                       size_t num_commands) const {
@@ -133,7 +135,14 @@ void Dispatcher::Dispatch(const v1::Command& command, const RoutingView& view,
     *reply->mutable_error() = ErrorOf(spec.status());
     return;
   }
+  if (observer_ == nullptr) {
+    Execute(**spec, command, reply);
+    return;
+  }
+  const int64_t start_ns = absl::GetCurrentTimeNanos();
   Execute(**spec, command, reply);
+  observer_->OnCommand(**spec, command, *reply,
+                       absl::GetCurrentTimeNanos() - start_ns);
 }
 
 void Dispatcher::Execute(const CommandSpec& spec, const v1::Command& command,

@@ -47,10 +47,23 @@ struct RequestLimits {
   uint64_t max_message_bytes = 512ull * 1024 * 1024 + 64 * 1024;
 };
 
+// Told about every command that ran (step 6), with its wall time; commands
+// refused in steps 1-5 are not reported. Called on the request's thread, on
+// the data path: implementations must be cheap and thread-safe
+// (node/metrics/command_stats.h is the one the node uses).
+class CommandObserver {
+ public:
+  virtual ~CommandObserver() = default;
+  virtual void OnCommand(const CommandSpec& spec, const v1::Command& command,
+                         const v1::Reply& reply, int64_t duration_ns) = 0;
+};
+
 class Dispatcher {
  public:
-  // `executor` is not owned and must outlive the dispatcher.
-  Dispatcher(CommandExecutor* executor, const RequestLimits& limits);
+  // `executor` is not owned and must outlive the dispatcher; so must
+  // `observer` (nullptr: none, and no clock reads).
+  Dispatcher(CommandExecutor* executor, const RequestLimits& limits,
+             CommandObserver* observer = nullptr);
 
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -78,6 +91,7 @@ class Dispatcher {
   // Constant after construction.
   CommandExecutor* const executor_;
   const RequestLimits limits_;
+  CommandObserver* const observer_;
 };
 
 }  // namespace slotcache::node

@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/node_id.h"
 #include "common/status.h"
+#include "node/metrics/node_collector.h"
 
 namespace slotcache::node {
 namespace {
@@ -71,7 +72,10 @@ NodeServer::NodeServer(NodeOptions options)
                 ImporterOptionsFor(options_,
                                    [this] { return ReplicaAckedOffsets(); })),
       dropper_(&store_, &cluster_),
-      dispatcher_(&executor_, options_.limits),
+      command_stats_(options_.metrics_listen.empty()
+                         ? nullptr
+                         : std::make_unique<metrics::CommandStats>()),
+      dispatcher_(&executor_, options_.limits, command_stats_.get()),
       cache_service_(&dispatcher_, &cluster_, &replication_),
       admin_service_(
           &cluster_, &store_, options_.store.clock,
@@ -145,6 +149,23 @@ absl::Status NodeServer::StartResp() {
   return WriteFileAtomically(options_.resp_address_file, resp_->address());
 }
 
+absl::Status NodeServer::StartMetrics() {
+  if (options_.metrics_listen.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Start(
+      options_.metrics_listen, options_.metrics_address_file);
+  if (!server.ok()) return server.status();
+  metrics_ = std::move(*server);
+  metrics::NodeCollectorSources sources;
+  sources.store = &store_;
+  sources.cluster = &cluster_;
+  sources.replication = &replication_;
+  sources.commands = command_stats_.get();
+  if (resp_ != nullptr) sources.resp_clients = &resp_->clients();
+  metrics_->Add(std::make_shared<metrics::NodeCollector>(sources));
+  SC_LOG(INFO, "metrics on http://%s/metrics", metrics_->address());
+  return absl::OkStatus();
+}
+
 absl::Status NodeServer::ServeUntilSignal() {
   ServeOptions serve = options_.serve;
   serve.rpc.max_message_bytes =
@@ -161,6 +182,7 @@ absl::Status NodeServer::ServeUntilSignal() {
           return s;
         }
         if (absl::Status s = StartResp(); !s.ok()) return s;
+        if (absl::Status s = StartMetrics(); !s.ok()) return s;
         SC_LOG(INFO, "node %s (az '%s') %s", identity.node_id, identity.az,
                coordinated() ? "waits for its coordinator's map"
                              : "is standalone: primary of all slots");
@@ -178,6 +200,7 @@ absl::Status NodeServer::ServeUntilSignal() {
         return absl::OkStatus();
       },
       [&] {
+        metrics_.reset();
         if (agent_ != nullptr) agent_->Stop();
         if (resp_ != nullptr) resp_->Stop();
         pull_slots_.Stop();

@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/metrics/metrics_server.h"
 #include "common/server_main.h"
 #include "node/cluster/cluster_state.h"
 #include "node/cluster/coordinator_agent.h"
 #include "node/commands/executor.h"
+#include "node/metrics/command_stats.h"
 #include "node/migration/importer.h"
 #include "node/migration/pull_slots_service.h"
 #include "node/migration/slot_dropper.h"
@@ -65,6 +67,11 @@ struct NodeOptions {
   // with the coordinator.
   resp::RespServerOptions resp;
   std::string resp_address_file;
+  // Prometheus /metrics (node/metrics): off while metrics_listen is empty
+  // (and then the data path reads no clocks for it). Its bound address is
+  // written to metrics_address_file.
+  std::string metrics_listen;
+  std::string metrics_address_file;
 };
 
 class NodeServer {
@@ -96,6 +103,9 @@ class NodeServer {
   bool coordinated() const { return !options_.coordinator_address.empty(); }
   // Starts the RESP port when configured and writes its address file.
   absl::Status StartResp();
+  // Starts /metrics when configured (after the RESP port: it reads its
+  // clients) and writes its address file.
+  absl::Status StartMetrics();
   // The acked offsets of the replicas connected to this node.
   std::vector<uint64_t> ReplicaAckedOffsets() const;
   // Heartbeat fields beyond what the agent fills itself.
@@ -116,6 +126,8 @@ class NodeServer {
   migration::PullSlotsService pull_slots_;
   migration::Importer importer_;
   migration::SlotDropper dropper_;
+  // The data path's command counters; nullptr when metrics are off.
+  const std::unique_ptr<metrics::CommandStats> command_stats_;
   Dispatcher dispatcher_;
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;
@@ -127,6 +139,9 @@ class NodeServer {
   // Managed nodes only; created once the server is bound (it needs the
   // address) and stopped before the services go.
   std::unique_ptr<CoordinatorAgent> agent_;
+  // Created once serving, stopped first on shutdown (its scrapes read
+  // the components above).
+  std::unique_ptr<MetricsServer> metrics_;
 };
 
 // The gRPC transport's receive limit for a node whose requests may be up to
