@@ -12,7 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/rpc.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/admin.grpc.pb.h"
 #include "tests/harness/process.h"
 #include "tests/resp_client.h"
 
@@ -67,6 +70,52 @@ class RespTest : public ::testing::Test {
 
   RespNode node_;
 };
+
+// A connection that sent a command and then sits idle must not count as
+// a request in flight: a write pause (manual failover, a migration's
+// cut-over) waits for those, and used to wait for the idle loop's
+// routing snapshot until the pause ended.
+TEST_F(RespTest, AnIdleConnectionDoesNotHoldUpAWritePause) {
+  std::unique_ptr<RawConnection> c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n").ok());
+  ASSERT_EQ(c->ReadExactly(5), "+OK\r\n");
+  auto admin = v1::NodeAdminService::NewStub(MakeChannel(node_.server.address));
+  // A pause needs a shard primary: give the node a one-shard map.
+  v1::NodeStatus status;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(admin->GetNodeStatus(&c, {}, &status).ok());
+  }
+  v1::ClusterMap map;
+  map.set_version(1);
+  v1::NodeInfo* node = map.add_nodes();
+  node->set_node_id(status.node_id());
+  node->set_address(node_.server.address);
+  node->set_role(v1::PRIMARY);
+  node->set_shard_id("s1");
+  v1::ShardInfo* shard = map.add_shards();
+  shard->set_shard_id("s1");
+  shard->set_primary_node_id(status.node_id());
+  shard->set_config_epoch(1);
+  shard->add_slots()->set_end(16383);
+  {
+    grpc::ClientContext c;
+    v1::ApplyClusterMapResponse applied;
+    ASSERT_TRUE(admin->ApplyClusterMap(&c, map, &applied).ok());
+  }
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::PauseWritesRequest request;
+  request.set_duration_ms(3000);
+  v1::PauseWritesResponse response;
+  grpc::Status paused = admin->PauseWrites(&context, request, &response);
+  EXPECT_TRUE(paused.ok()) << paused.error_code() << ": "
+                           << paused.error_message();
+  grpc::ClientContext resume_context;
+  v1::ResumeWritesResponse resumed;
+  EXPECT_TRUE(admin->ResumeWrites(&resume_context, {}, &resumed).ok());
+}
 
 TEST_F(RespTest, RedisCliRunsStringHashAndKeyCommands) {
   EXPECT_EQ(Cli({"PING"}), "PONG");
