@@ -56,7 +56,7 @@ absl::StatusOr<SnapshotTarget> SnapshotServiceImpl::ResolveTarget(
                                           !service_options_.replica_synced())) {
     // A replica's store is its primary's history only once a full sync
     // completed (and while none is loading); the writer also refuses a
-    // load that starts meanwhile (ReplicationLog::Checkpoint).
+    // load that starts meanwhile (ReplicationLog::store_loads).
     return absl::FailedPreconditionError(absl::StrCat(
         "this node is a replica of shard '", own_shard,
         "' that has not completed a full sync from its primary (or is "

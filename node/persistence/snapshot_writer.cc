@@ -184,9 +184,9 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   // The id before the offset: the id changes only with a new history,
   // which the check at the end catches.
   // On a replica: refuse a store that a full sync is loading; a load that
-  // starts later changes `loads` (checked at the end).
-  const ReplicationLog::StoreCheckpoint begin = log->Checkpoint();
-  if (begin.loading) return FullSyncRunning();
+  // starts later changes store_loads() (checked at the end).
+  const uint64_t loads = log->store_loads();
+  if (log->store_loading()) return FullSyncRunning();
   log->EnableBacklog();
   const std::string history = log->replication_id();
   const uint64_t start = log->end_offset();
@@ -199,13 +199,13 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   // Every change the walk saw had reserved its offset before the walk read
   // the key (both happen under the key's stripe lock), so it is <= this.
   // On a replica the agent applies an entry before it records it: the
-  // checkpoint waits for one in flight, so every state the walk saw has an
-  // offset <= applied_end (on a primary it is reserved_offset()).
-  const uint64_t target_offset = log->Checkpoint().applied_end;
+  // log waits for one in flight, so every state the walk saw has an
+  // offset <= AppliedEnd() (on a primary it is reserved_offset()).
+  const uint64_t target_offset = log->AppliedEnd();
   absl::StatusOr<uint64_t> end =
       ApplyTail(store, log, start, target_offset, *slots, options, db->get());
   if (!end.ok()) return end.status();
-  if (log->Checkpoint().loads != begin.loads) {
+  if (log->store_loads() != loads) {
     return absl::AbortedError(
         "a full sync from the primary started while the snapshot was taken "
         "(the replica's store was reloaded); take it again once the "

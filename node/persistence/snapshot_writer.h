@@ -21,7 +21,7 @@
 //
 // On a replica the same holds with the primary's offsets: the agent
 // applies and records each entry as one step against
-// ReplicationLog::Checkpoint(), which the writer reads at the end of the
+// ReplicationLog::AppliedEnd(), which the writer reads at the end of the
 // walk; a snapshot is refused while a full sync loads the store and
 // aborted when one starts during it.
 //

@@ -218,7 +218,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
       for (const v1::LogEntry& entry : message.entries().entries()) {
         if (entry.offset() <= log_->end_offset()) continue;  // Seen.
         // Applied and recorded as one step for replica snapshots
-        // (ReplicationLog::Checkpoint).
+        // (ReplicationLog::AppliedEnd).
         if (absl::Status s = log_->ApplyAndRecord(
                 entry, [&] { return ApplyLogEntry(entry, store_); });
             !s.ok()) {

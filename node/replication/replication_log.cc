@@ -348,23 +348,15 @@ absl::Status ReplicationLog::ApplyAndRecord(
 }
 
 void ReplicationLog::BeginStoreLoad() {
-  MutexLock lock(&apply_mu_);
-  ++store_loads_;
-  store_loading_ = true;
+  store_loading_.store(true);
+  store_loads_.fetch_add(1);
 }
 
-void ReplicationLog::EndStoreLoad() {
-  MutexLock lock(&apply_mu_);
-  store_loading_ = false;
-}
+void ReplicationLog::EndStoreLoad() { store_loading_.store(false); }
 
-ReplicationLog::StoreCheckpoint ReplicationLog::Checkpoint() {
+uint64_t ReplicationLog::AppliedEnd() {
   MutexLock lock(&apply_mu_);
-  StoreCheckpoint checkpoint;
-  checkpoint.applied_end = std::max(end_offset(), reserved_offset());
-  checkpoint.loads = store_loads_;
-  checkpoint.loading = store_loading_;
-  return checkpoint;
+  return std::max(end_offset(), reserved_offset());
 }
 
 void ReplicationLog::StartNewHistory() {

@@ -146,7 +146,7 @@ class ReplicationLog final : public storage::ChangeListener {
   // still. So that a snapshot of a replica can tell which offset the store
   // it walked is at, the agent applies and records each entry inside
   // ApplyAndRecord, and brackets a full sync's load with BeginStoreLoad /
-  // EndStoreLoad; Checkpoint() reads the log at a point where no entry is
+  // EndStoreLoad; AppliedEnd() reads the log at a point where no entry is
   // half done. Primaries never call these three: their write path takes
   // no lock for this.
   //
@@ -157,17 +157,17 @@ class ReplicationLog final : public storage::ChangeListener {
   // A full sync starts / completed: the store is partial in between.
   void BeginStoreLoad();
   void EndStoreLoad();
-  struct StoreCheckpoint {
-    // Every change the store showed before Checkpoint() returned has an
-    // offset <= this (also counting local writes: reserved_offset()).
-    uint64_t applied_end = 0;
-    // BeginStoreLoad calls so far: a snapshot that sees this change
-    // walked a store that was reloaded meanwhile.
-    uint64_t loads = 0;
-    // Between BeginStoreLoad and EndStoreLoad.
-    bool loading = false;
-  };
-  StoreCheckpoint Checkpoint();
+  // BeginStoreLoad calls so far (a snapshot that sees this change walked
+  // a store that was reloaded meanwhile), and whether one is loading. Read
+  // store_loads() before store_loading(): then a load that starts after
+  // store_loading() returned false is counted in a later store_loads().
+  // Never block.
+  uint64_t store_loads() const { return store_loads_.load(); }
+  bool store_loading() const { return store_loading_.load(); }
+  // Waits for an entry being applied (ApplyAndRecord) to be recorded, then
+  // returns max(end_offset(), reserved_offset()): every change the store
+  // showed before the call has an offset <= the result.
+  uint64_t AppliedEnd();
 
  private:
   // Staging shards: writers of one store stripe always use the same shard
@@ -238,10 +238,12 @@ class ReplicationLog final : public storage::ChangeListener {
   uint64_t backlog_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 
   // ---- Replica applies vs. snapshots (see ApplyAndRecord) ----
-  // Acquired before mu_ and the store's locks, never after.
+  // Held by ApplyAndRecord and AppliedEnd; acquired before mu_ and the
+  // store's locks, never after.
   Mutex apply_mu_;
-  uint64_t store_loads_ ABSL_GUARDED_BY(apply_mu_) = 0;
-  bool store_loading_ ABSL_GUARDED_BY(apply_mu_) = false;
+  // BeginStoreLoad sets loading, then counts (see store_loads()).
+  std::atomic<uint64_t> store_loads_{0};
+  std::atomic<bool> store_loading_{false};
 
   // ---- The bell readers wait on (std:: types: waits TSAN can see) ----
   std::mutex bell_mu_;
