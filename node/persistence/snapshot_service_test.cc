@@ -153,7 +153,7 @@ TEST_F(SnapshotServiceTest, ShardSlotsAndEpochComeFromTheMap) {
       << status.error_message();
 }
 
-TEST_F(SnapshotServiceTest, ReplicaRefusesForNow) {
+TEST_F(SnapshotServiceTest, ReplicaRefusesBeforeItSynced) {
   v1::ClusterMap map;
   map.set_cluster_id("c1");
   map.set_version(2);
@@ -175,9 +175,62 @@ TEST_F(SnapshotServiceTest, ReplicaRefusesForNow) {
   v1::SnapshotManifest manifest;
   grpc::Status status = Create(request, &manifest);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(status.error_message().find("ask the primary"), std::string::npos)
+  EXPECT_NE(status.error_message().find("has not completed a full sync"),
+            std::string::npos)
       << status.error_message();
   EXPECT_FALSE(fs::exists(request.directory()));
+}
+
+TEST_F(SnapshotServiceTest, SyncedReplicaTakesSnapshots) {
+  v1::ClusterMap map;
+  map.set_cluster_id("c1");
+  map.set_version(2);
+  for (const char* id : {"node-a", "node-b"}) {
+    v1::NodeInfo* node = map.add_nodes();
+    node->set_node_id(id);
+    node->set_address(absl::StrCat(id, ":1"));
+  }
+  v1::ShardInfo* shard = map.add_shards();
+  shard->set_shard_id("s1");
+  shard->set_config_epoch(7);
+  v1::SlotRange* range = shard->add_slots();
+  range->set_start(0);
+  range->set_end(kNumSlots - 1);
+  shard->set_primary_node_id("node-b");
+  shard->add_replica_node_ids("node-a");
+  ASSERT_TRUE(cluster_.Apply(map).ok());
+  // A second service on the same node parts, told the replica is in sync.
+  std::atomic<bool> synced{true};
+  SnapshotServiceOptions options;
+  options.replica_synced = [&] { return synced.load(); };
+  SnapshotServiceImpl replica_service(&store_, &log_, &cluster_,
+                                      SnapshotWriterOptions(), options);
+  absl::StatusOr<std::unique_ptr<RpcServer>> server =
+      RpcServer::Start(RpcServerOptions(), {&replica_service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::SnapshotService::NewStub(MakeChannel((*server)->address()));
+  v1::CreateSnapshotRequest request;
+  request.set_directory(NewSnapshotPath("service_synced_replica"));
+  v1::SnapshotManifest manifest;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    grpc::Status status = stub->CreateSnapshot(&context, request, &manifest);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(manifest.shard_id(), "s1");
+  EXPECT_EQ(manifest.config_epoch(), 7u);
+  EXPECT_EQ(manifest.key_count(), 2000u);
+  // Not in sync (a full sync started): refused.
+  synced.store(false);
+  request.set_directory(NewSnapshotPath("service_unsynced_replica"));
+  {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    grpc::Status status = stub->CreateSnapshot(&context, request, &manifest);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  (*server)->Shutdown(absl::Seconds(5));
 }
 
 TEST_F(SnapshotServiceTest, OneSnapshotAtATime) {
@@ -194,7 +247,7 @@ TEST_F(SnapshotServiceTest, OneSnapshotAtATime) {
   v1::SnapshotManifest second_manifest;
   grpc::Status busy = Create(second, &second_manifest);
   EXPECT_EQ(busy.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(busy.error_message().find("already being taken"), std::string::npos)
+  EXPECT_NE(busy.error_message().find("already running"), std::string::npos)
       << busy.error_message();
 
   release_.Notify();

@@ -340,6 +340,25 @@ absl::Status ReplicationLog::AppendApplied(const v1::LogEntry& entry) {
   return absl::OkStatus();
 }
 
+absl::Status ReplicationLog::ApplyAndRecord(
+    const v1::LogEntry& entry, absl::FunctionRef<absl::Status()> apply) {
+  MutexLock lock(&apply_mu_);
+  if (absl::Status s = apply(); !s.ok()) return s;
+  return AppendApplied(entry);
+}
+
+void ReplicationLog::BeginStoreLoad() {
+  store_loading_.store(true);
+  store_loads_.fetch_add(1);
+}
+
+void ReplicationLog::EndStoreLoad() { store_loading_.store(false); }
+
+uint64_t ReplicationLog::AppliedEnd() {
+  MutexLock lock(&apply_mu_);
+  return std::max(end_offset(), reserved_offset());
+}
+
 void ReplicationLog::StartNewHistory() {
   MutexLock lock(&mu_);
   DrainLocked();
