@@ -203,8 +203,11 @@ class Import {
               "the snapshot ended in the middle of a key's pieces; the "
               "source is broken, abort and retry the import");
         }
+        // STREAMING only once the first LogEntries arrived: until then
+        // source_offset is the snapshot's start, and the coordinator would
+        // take the target for caught up however far the log has run on.
         absl::MutexLock lock(&mu_);
-        status_.set_state(v1::ImportStatus::STREAMING);
+        snapshot_ended_ = true;
         status_.set_applied_source_offset(begin_offset_);
         status_.set_local_offset(log_->reserved_offset());
         return absl::OkStatus();
@@ -221,7 +224,7 @@ class Import {
   absl::Status ApplyEntries(const v1::LogEntries& entries) {
     {
       absl::MutexLock lock(&mu_);
-      if (status_.state() != v1::ImportStatus::STREAMING) {
+      if (!snapshot_ended_) {
         return InvalidInputError(
             "the source sent log entries before the snapshot ended; abort "
             "and retry the import");
@@ -250,6 +253,7 @@ class Import {
       }
     }
     absl::MutexLock lock(&mu_);
+    status_.set_state(v1::ImportStatus::STREAMING);
     status_.set_writes_applied(status_.writes_applied() +
                                entries.entries_size());
     status_.set_applied_source_offset(
@@ -337,6 +341,8 @@ class Import {
 
   mutable absl::Mutex mu_;
   v1::ImportStatus status_ ABSL_GUARDED_BY(mu_);
+  // The snapshot end arrived (log entries may follow).
+  bool snapshot_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
 

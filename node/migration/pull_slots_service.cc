@@ -162,7 +162,9 @@ grpc::Status PullSlotsService::PullSlots(
 
   // Tail: the log after O, filtered to the slots.
   uint64_t sent = begin_offset;
-  absl::Time last_write = absl::Now();
+  // The first LogEntries goes out at once, even empty: it tells the target
+  // the log's end (ImportStatus.source_offset) and starts its STREAMING.
+  absl::Time last_write = absl::InfinitePast();
   for (;;) {
     if (grpc::Status go_on = CheckGoOn(context, slots); !go_on.ok()) {
       SC_LOG(INFO, "PullSlots for %s ended at offset %d: %s", what, sent,

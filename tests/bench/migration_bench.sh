@@ -22,7 +22,11 @@
 # Usage: tests/bench/migration_bench.sh      (from anywhere in the repo)
 # Env:   KEYS (default 1000000), VALUE_BYTES (default 100), REPLICAS
 #        (replicas per shard, default 0), SYSTEMS (default "slotcache
-#        redis"), LOAD_SECONDS (cap on the load run, default 120).
+#        redis"), LOAD_SECONDS (cap on the load run, default 120),
+#        NODE_FLAGS (extra slotcache-node flags; default a 512 MB
+#        replication backlog, which a move of 1M keys under full
+#        redis-benchmark load needs: the source keeps the writes made while
+#        its snapshot streams).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -32,6 +36,7 @@ REPLICAS="${REPLICAS:-0}"
 SYSTEMS="${SYSTEMS:-slotcache redis}"
 LOAD_SECONDS="${LOAD_SECONDS:-120}"
 SLOTS="0-4095"
+NODE_FLAGS="${NODE_FLAGS:---repl_backlog_bytes=512MB}"
 
 die() { echo "migration_bench.sh: $*" >&2; exit 1; }
 [[ "$KEYS" =~ ^[1-9][0-9]*$ ]] || die "KEYS must be a positive number (got '$KEYS')"
@@ -171,7 +176,7 @@ run_slotcache() {
     "$BIN/node/slotcache-node" --listen=127.0.0.1:0 --resp_listen=127.0.0.1:0 \
       --coordinator="$coordinator" --az="az-$(( (i - 1) % 3 ))" \
       --data_dir="$WORK/node-$i" --address_file="$WORK/node-$i.addr" \
-      --resp_address_file="$WORK/node-$i.resp" >"$WORK/node-$i.log" 2>&1 &
+      --resp_address_file="$WORK/node-$i.resp" $NODE_FLAGS >"$WORK/node-$i.log" 2>&1 &
     PIDS["node-$i"]=$!
   done
   local slotctl=("$BIN/client/slotctl" --coordinator="$coordinator")
