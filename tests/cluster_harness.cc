@@ -56,6 +56,8 @@ absl::Status TestCluster::StartCoordinator() {
   args.push_back(absl::StrCat("--data_dir=", dir_, "/coordinator-data"));
   args.push_back(absl::StrCat(
       "--listen=", coordinator_.empty() ? "127.0.0.1:0" : coordinator_));
+  args.insert(args.end(), extra_coordinator_flags_.begin(),
+              extra_coordinator_flags_.end());
   absl::StatusOr<std::string> address =
       StartAndWait(RunfilePath("coordinator/slotcache-coordinator"), args, dir_,
                    "coordinator", &coordinator_process_);

@@ -43,6 +43,14 @@ class TestCluster {
     extra_node_flags_ = std::move(flags);
   }
 
+  // Flags added to the coordinator from its next start on (e.g. a shared
+  // --backup_location).
+  void set_extra_coordinator_flags(std::vector<std::string> flags) {
+    extra_coordinator_flags_ = std::move(flags);
+  }
+  // This cluster's own folder (removed with it).
+  const std::string& dir() const { return dir_; }
+
   // Starts `n` more nodes (node i in AZ "az-" + 'a' + i % 3).
   absl::Status StartNodes(int n);
   // (Re)starts node `i` with its data folder, on a new free port.
@@ -99,6 +107,7 @@ class TestCluster {
   std::vector<ServerProcess> nodes_;
   std::vector<std::string> resp_addresses_;
   std::vector<std::string> extra_node_flags_;
+  std::vector<std::string> extra_coordinator_flags_;
 };
 
 }  // namespace slotcache::testing
