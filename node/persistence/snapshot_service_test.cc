@@ -153,7 +153,7 @@ TEST_F(SnapshotServiceTest, ShardSlotsAndEpochComeFromTheMap) {
       << status.error_message();
 }
 
-TEST_F(SnapshotServiceTest, ReplicaRefusesForNow) {
+TEST_F(SnapshotServiceTest, ReplicaRefusesBeforeItSynced) {
   v1::ClusterMap map;
   map.set_cluster_id("c1");
   map.set_version(2);
@@ -175,7 +175,8 @@ TEST_F(SnapshotServiceTest, ReplicaRefusesForNow) {
   v1::SnapshotManifest manifest;
   grpc::Status status = Create(request, &manifest);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(status.error_message().find("ask the primary"), std::string::npos)
+  EXPECT_NE(status.error_message().find("has not completed a full sync"),
+            std::string::npos)
       << status.error_message();
   EXPECT_FALSE(fs::exists(request.directory()));
 }
@@ -194,7 +195,7 @@ TEST_F(SnapshotServiceTest, OneSnapshotAtATime) {
   v1::SnapshotManifest second_manifest;
   grpc::Status busy = Create(second, &second_manifest);
   EXPECT_EQ(busy.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(busy.error_message().find("already being taken"), std::string::npos)
+  EXPECT_NE(busy.error_message().find("already running"), std::string::npos)
       << busy.error_message();
 
   release_.Notify();

@@ -57,6 +57,13 @@ absl::Status BacklogOverrun(uint64_t start) {
       "was taken); raise --repl_backlog_bytes and take it again"));
 }
 
+absl::Status FullSyncRunning() {
+  return absl::FailedPreconditionError(
+      "this replica is loading a full sync from its primary (its store is "
+      "partial): take the snapshot once the sync completed, or from "
+      "another node of the shard");
+}
+
 // The walk: every live key of `slots` as the store holds it while writes
 // go on.
 absl::Status WalkSlots(storage::Store* store, ReplicationLog* log,
@@ -176,6 +183,10 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
 
   // The id before the offset: the id changes only with a new history,
   // which the check at the end catches.
+  // On a replica: refuse a store that a full sync is loading; a load that
+  // starts later changes `loads` (checked at the end).
+  const ReplicationLog::StoreCheckpoint begin = log->Checkpoint();
+  if (begin.loading) return FullSyncRunning();
   log->EnableBacklog();
   const std::string history = log->replication_id();
   const uint64_t start = log->end_offset();
@@ -187,10 +198,19 @@ absl::StatusOr<v1::SnapshotManifest> BuildSnapshot(
   if (options.after_walk) options.after_walk();
   // Every change the walk saw had reserved its offset before the walk read
   // the key (both happen under the key's stripe lock), so it is <= this.
-  const uint64_t target_offset = log->reserved_offset();
+  // On a replica the agent applies an entry before it records it: the
+  // checkpoint waits for one in flight, so every state the walk saw has an
+  // offset <= applied_end (on a primary it is reserved_offset()).
+  const uint64_t target_offset = log->Checkpoint().applied_end;
   absl::StatusOr<uint64_t> end =
       ApplyTail(store, log, start, target_offset, *slots, options, db->get());
   if (!end.ok()) return end.status();
+  if (log->Checkpoint().loads != begin.loads) {
+    return absl::AbortedError(
+        "a full sync from the primary started while the snapshot was taken "
+        "(the replica's store was reloaded); take it again once the "
+        "replica is in sync");
+  }
   if (log->replication_id() != history) {
     return absl::AbortedError(absl::StrCat(
         "the node started a new replication history while the snapshot was "

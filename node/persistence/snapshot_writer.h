@@ -19,6 +19,12 @@
 // removes what was written (the directory is left as it was found); a
 // crash leaves a directory without a manifest, which no reader accepts.
 //
+// On a replica the same holds with the primary's offsets: the agent
+// applies and records each entry as one step against
+// ReplicationLog::Checkpoint(), which the writer reads at the end of the
+// walk; a snapshot is refused while a full sync loads the store and
+// aborted when one starts during it.
+//
 // Thread-safety: WriteSnapshot may run concurrently with any store and log
 // calls. Two snapshots into the same directory are not allowed (the second
 // finds it not empty).
@@ -74,9 +80,10 @@ struct SnapshotWriterOptions {
 
 // Writes the snapshot and returns its manifest (also in
 // <directory>/manifest.json). INVALID_ARGUMENT for a bad target,
-// FAILED_PRECONDITION when the directory is not empty, RESOURCE_EXHAUSTED
+// FAILED_PRECONDITION when the directory is not empty or a replica's full
+// sync is loading the store, RESOURCE_EXHAUSTED
 // when the backlog overran the snapshot's start, ABORTED when the log
-// started another history meanwhile (a promotion or a full sync: retry),
+// started another history or a full sync meanwhile (retry),
 // INTERNAL for I/O errors.
 absl::StatusOr<v1::SnapshotManifest> WriteSnapshot(
     storage::Store* store, ReplicationLog* log, const SnapshotTarget& target,

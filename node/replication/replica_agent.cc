@@ -180,6 +180,8 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
         ++full_syncs_;
         primary_offset_ = begin.offset();
       }
+      // The store is partial until kFullSyncEnd (no snapshot of it).
+      log_->BeginStoreLoad();
       store_->FlushAll();
       log_->ResetHistory(begin.replication_id(), begin.offset());
       return absl::OkStatus();
@@ -192,6 +194,7 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
       }
       return absl::OkStatus();
     case v1::PrimaryMessage::kFullSyncEnd: {
+      log_->EndStoreLoad();
       NoteApplied(log_->end_offset());
       absl::MutexLock lock(&mu_);
       synced_ = true;
@@ -214,10 +217,13 @@ absl::Status ReplicaAgent::Apply(const v1::PrimaryMessage& message, bool* ack) {
     case v1::PrimaryMessage::kEntries:
       for (const v1::LogEntry& entry : message.entries().entries()) {
         if (entry.offset() <= log_->end_offset()) continue;  // Seen.
-        if (absl::Status s = ApplyLogEntry(entry, store_); !s.ok()) {
+        // Applied and recorded as one step for replica snapshots
+        // (ReplicationLog::Checkpoint).
+        if (absl::Status s = log_->ApplyAndRecord(
+                entry, [&] { return ApplyLogEntry(entry, store_); });
+            !s.ok()) {
           return s;
         }
-        if (absl::Status s = log_->AppendApplied(entry); !s.ok()) return s;
       }
       NoteApplied(message.entries().primary_offset());
       *ack = true;

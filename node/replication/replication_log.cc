@@ -340,6 +340,33 @@ absl::Status ReplicationLog::AppendApplied(const v1::LogEntry& entry) {
   return absl::OkStatus();
 }
 
+absl::Status ReplicationLog::ApplyAndRecord(
+    const v1::LogEntry& entry, absl::FunctionRef<absl::Status()> apply) {
+  MutexLock lock(&apply_mu_);
+  if (absl::Status s = apply(); !s.ok()) return s;
+  return AppendApplied(entry);
+}
+
+void ReplicationLog::BeginStoreLoad() {
+  MutexLock lock(&apply_mu_);
+  ++store_loads_;
+  store_loading_ = true;
+}
+
+void ReplicationLog::EndStoreLoad() {
+  MutexLock lock(&apply_mu_);
+  store_loading_ = false;
+}
+
+ReplicationLog::StoreCheckpoint ReplicationLog::Checkpoint() {
+  MutexLock lock(&apply_mu_);
+  StoreCheckpoint checkpoint;
+  checkpoint.applied_end = std::max(end_offset(), reserved_offset());
+  checkpoint.loads = store_loads_;
+  checkpoint.loading = store_loading_;
+  return checkpoint;
+}
+
 void ReplicationLog::StartNewHistory() {
   MutexLock lock(&mu_);
   DrainLocked();

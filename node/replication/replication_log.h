@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
@@ -139,6 +140,35 @@ class ReplicationLog final : public storage::ChangeListener {
   // continue from this log.
   void StartNewHistory();
 
+  // ---- Replica side: what the store holds, consistently (snapshots) ----
+  // The replica agent applies an entry to the store before it records it
+  // (AppendApplied), and a full sync loads the store while the log stands
+  // still. So that a snapshot of a replica can tell which offset the store
+  // it walked is at, the agent applies and records each entry inside
+  // ApplyAndRecord, and brackets a full sync's load with BeginStoreLoad /
+  // EndStoreLoad; Checkpoint() reads the log at a point where no entry is
+  // half done. Primaries never call these three: their write path takes
+  // no lock for this.
+  //
+  // Calls `apply` (which changes the store), then AppendApplied(entry),
+  // both under apply_mu_; returns the first error.
+  absl::Status ApplyAndRecord(const v1::LogEntry& entry,
+                              absl::FunctionRef<absl::Status()> apply);
+  // A full sync starts / completed: the store is partial in between.
+  void BeginStoreLoad();
+  void EndStoreLoad();
+  struct StoreCheckpoint {
+    // Every change the store showed before Checkpoint() returned has an
+    // offset <= this (also counting local writes: reserved_offset()).
+    uint64_t applied_end = 0;
+    // BeginStoreLoad calls so far: a snapshot that sees this change
+    // walked a store that was reloaded meanwhile.
+    uint64_t loads = 0;
+    // Between BeginStoreLoad and EndStoreLoad.
+    bool loading = false;
+  };
+  StoreCheckpoint Checkpoint();
+
  private:
   // Staging shards: writers of one store stripe always use the same shard
   // (slot % kStagingShards == stripe % kStagingShards, as 16 divides the
@@ -206,6 +236,12 @@ class ReplicationLog final : public storage::ChangeListener {
   std::vector<Entry> pending_ ABSL_GUARDED_BY(mu_);
   std::deque<Entry> backlog_ ABSL_GUARDED_BY(mu_);
   uint64_t backlog_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // ---- Replica applies vs. snapshots (see ApplyAndRecord) ----
+  // Acquired before mu_ and the store's locks, never after.
+  Mutex apply_mu_;
+  uint64_t store_loads_ ABSL_GUARDED_BY(apply_mu_) = 0;
+  bool store_loading_ ABSL_GUARDED_BY(apply_mu_) = false;
 
   // ---- The bell readers wait on (std:: types: waits TSAN can see) ----
   std::mutex bell_mu_;

@@ -57,6 +57,12 @@ class ReplicationManager final : public ReplicaAckWaiter {
   void WaitForReplicas(int needed, absl::Duration timeout,
                        std::function<void(int)> done) override;
 
+  // True when this node follows a primary and its store is a complete copy
+  // of the primary's history (a full sync completed and none is loading,
+  // or it continues its own history after a demotion): a snapshot of it
+  // is exact (node/persistence).
+  bool ReplicaSynced() const { return agent_->status().synced; }
+
   // Adds the replication fields of NodeStatus / HeartbeatRequest.
   void FillStatus(v1::NodeStatus* status) const;
   void FillHeartbeat(v1::HeartbeatRequest* heartbeat) const;

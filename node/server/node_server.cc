@@ -119,6 +119,13 @@ std::vector<uint64_t> NodeServer::ReplicaAckedOffsets() const {
   return acked;
 }
 
+persistence::SnapshotServiceOptions NodeServer::SnapshotServiceOptionsFor() {
+  persistence::SnapshotServiceOptions options;
+  options.replica_synced = [this] { return replication_.ReplicaSynced(); };
+  options.replica_acked_offsets = [this] { return ReplicaAckedOffsets(); };
+  return options;
+}
+
 void NodeServer::FillHeartbeat(v1::HeartbeatRequest* beat) {
   const storage::StoreStats stats = store_.Stats();
   beat->set_key_count(static_cast<uint64_t>(stats.keys));

@@ -98,6 +98,8 @@ class NodeServer {
   absl::Status StartResp();
   // The acked offsets of the replicas connected to this node.
   std::vector<uint64_t> ReplicaAckedOffsets() const;
+  // Replica snapshots and the restore throttle, from replication_.
+  persistence::SnapshotServiceOptions SnapshotServiceOptionsFor();
   // Heartbeat fields beyond what the agent fills itself.
   void FillHeartbeat(v1::HeartbeatRequest* beat);
 
@@ -120,8 +122,9 @@ class NodeServer {
   CacheServiceImpl cache_service_;
   NodeAdminServiceImpl admin_service_;
   // Snapshots of the shard into a directory (node/persistence).
-  persistence::SnapshotServiceImpl snapshot_service_{&store_, &repl_log_,
-                                                     &cluster_};
+  persistence::SnapshotServiceImpl snapshot_service_{
+      &store_, &repl_log_, &cluster_, persistence::SnapshotWriterOptions(),
+      SnapshotServiceOptionsFor()};
   // Started once the gRPC server is bound, stopped before it stops.
   std::unique_ptr<resp::RespServer> resp_;
   // Managed nodes only; created once the server is bound (it needs the
