@@ -2,8 +2,8 @@
 // "restore_backup" operation.
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/slot.h"
@@ -160,14 +160,20 @@ void BackupManager::RunRestore(v1::Operation op, v1::BackupInfo info,
           load.response = *std::move(response);
           break;
         }
+        // Matched by text too: typed node errors may arrive with another
+        // code than FAILED_PRECONDITION.
         const bool retry =
-            (response.status().code() ==
-                 absl::StatusCode::kFailedPrecondition &&
-             absl::StrContains(response.status().message(), "primary")) ||
-            response.status().code() == absl::StatusCode::kUnavailable;
+            response.status().code() == absl::StatusCode::kUnavailable ||
+            ((response.status().code() ==
+                  absl::StatusCode::kFailedPrecondition ||
+              absl::StrContains(response.status().message(), "no shard")) &&
+             absl::StrContains(response.status().message(), "primary"));
         if (!retry || absl::Now() >= give_up ||
             !stop_.SleepFor(options_.retry_interval)) {
           load.status = response.status();
+          SC_LOG(WARNING, "restore %s: LoadSnapshots on %s (%s): %s",
+                 info.name(), address, shard.shard_id(),
+                 response.status().ToString());
           return;
         }
       }

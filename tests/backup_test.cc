@@ -7,6 +7,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "client/sdk/client.h"
 #include "gtest/gtest.h"
@@ -80,6 +83,12 @@ class BackupTest : public ::testing::Test {
   int Slotctl(const TestCluster& cluster, const std::vector<std::string>& args,
               std::string* output) {
     absl::StatusOr<int> code = cluster.Slotctl(args, output);
+    // The outcome lines, for the log (a watch prints many).
+    std::cerr << "slotctl " << absl::StrJoin(args, " ") << " -> "
+              << (code.ok() ? *code : -1) << ":\n"
+              << (output->size() > 3000 ? output->substr(output->size() - 3000)
+                                        : *output)
+              << "\n";
     EXPECT_TRUE(code.ok()) << code.status();
     return code.ok() ? *code : -1;
   }
@@ -90,6 +99,8 @@ class BackupTest : public ::testing::Test {
     std::unique_ptr<Client> client = Connect(cluster);
     ASSERT_NE(client, nullptr);
     std::atomic<int> wrong{0};
+    std::atomic<int> wrong_with_ttl{0};
+    std::atomic<int> wrong_hashes{0};
     std::atomic<int> ttl_wrong{0};
     std::string first_wrong;
     absl::Mutex mu;
@@ -97,6 +108,7 @@ class BackupTest : public ::testing::Test {
       absl::StatusOr<std::optional<std::string>> got =
           client->Get(StringKey(i));
       if (!got.ok() || !got->has_value() || **got != StringValue(i)) {
+        if (HasTtl(i)) ++wrong_with_ttl;
         if (wrong++ == 0) {
           absl::MutexLock lock(&mu);
           first_wrong = absl::StrCat(
@@ -117,6 +129,7 @@ class BackupTest : public ::testing::Test {
       if (!got.ok() || got->size() != 2 ||
           (*got)["user"] != absl::StrCat("u", i) ||
           (*got)["cart"] != absl::StrCat("items:", i % 17)) {
+        ++wrong_hashes;
         if (wrong++ == 0) {
           absl::MutexLock lock(&mu);
           first_wrong =
@@ -126,7 +139,10 @@ class BackupTest : public ::testing::Test {
         }
       }
     });
-    EXPECT_EQ(wrong.load(), 0) << "first: " << first_wrong;
+    EXPECT_EQ(wrong.load(), 0)
+        << "first: " << first_wrong
+        << "; strings with a TTL: " << wrong_with_ttl.load()
+        << ", hashes: " << wrong_hashes.load();
     EXPECT_EQ(ttl_wrong.load(), 0);
   }
 
@@ -143,20 +159,36 @@ TEST_F(BackupTest, BackUpWhileWritingThenRestoreIntoFiveAndTwoShards) {
     std::unique_ptr<Client> client = Connect(source);
     ASSERT_NE(client, nullptr);
     std::atomic<int> failed{0};
+    absl::Mutex mu;
+    std::string first_error;
+    // Idempotent writes, retried: a call may time out on a loaded machine.
+    auto write = [&](const std::function<absl::Status()>& op) {
+      absl::Status s;
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        s = op();
+        if (s.ok()) return;
+      }
+      if (failed++ == 0) {
+        absl::MutexLock lock(&mu);
+        first_error = s.ToString();
+      }
+    };
     Parallel(kStrings, 4, [&](int i) {
       SetOptions options;
       if (HasTtl(i)) options = SetOptions::WithTtl(absl::Hours(1));
-      if (!client->Set(StringKey(i), StringValue(i), options).ok()) ++failed;
+      write([&] {
+        return client->Set(StringKey(i), StringValue(i), options).status();
+      });
     });
     Parallel(kHashes, 4, [&](int i) {
-      if (!client
-               ->HSet(HashKey(i), {{"user", absl::StrCat("u", i)},
-                                   {"cart", absl::StrCat("items:", i % 17)}})
-               .ok()) {
-        ++failed;
-      }
+      write([&] {
+        return client
+            ->HSet(HashKey(i), {{"user", absl::StrCat("u", i)},
+                                {"cart", absl::StrCat("items:", i % 17)}})
+            .status();
+      });
     });
-    ASSERT_EQ(failed.load(), 0);
+    ASSERT_EQ(failed.load(), 0) << "first error: " << first_error;
   }
   // A writer keeps writing through the backup.
   std::atomic<bool> stop{false};
