@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/slot.h"
 
@@ -178,6 +179,39 @@ absl::StatusOr<v1::SnapshotManifest> BackupManager::SnapshotShard(
                             b->replication_lag_seconds();
                    });
   std::vector<std::string> refused;
+  const v1::NodeInfo* primary = FindNode(map, shard.primary_node_id());
+  if (options_.node_admin != nullptr && primary != nullptr &&
+      !replicas.empty()) {
+    // Where the primary is now: the replica must have applied this much.
+    absl::StatusOr<v1::NodeStatus> at_start =
+        options_.node_admin->GetNodeStatus(primary->address());
+    std::vector<const v1::NodeInfo*> caught_up;
+    for (const v1::NodeInfo* replica : replicas) {
+      if (!at_start.ok()) break;
+      const absl::Time give_up = absl::Now() + options_.catch_up_timeout;
+      while (true) {
+        absl::StatusOr<v1::NodeStatus> status =
+            options_.node_admin->GetNodeStatus(replica->address());
+        if (status.ok() &&
+            status->replication_id() == at_start->replication_id() &&
+            status->replication_offset() >= at_start->replication_offset()) {
+          caught_up.push_back(replica);
+          break;
+        }
+        if (absl::Now() >= give_up || !stop_.SleepFor(absl::Milliseconds(10))) {
+          refused.push_back(absl::StrCat(
+              "replica ", replica->node_id(), " did not reach offset ",
+              at_start->replication_offset(), " within ",
+              absl::FormatDuration(options_.catch_up_timeout)));
+          break;
+        }
+      }
+    }
+    if (!at_start.ok()) {
+      refused.push_back(std::string(at_start.status().message()));
+    }
+    replicas = caught_up;
+  }
   v1::CreateSnapshotRequest request;
   request.set_directory(directory);
   request.set_cluster_id(map.cluster_id());
@@ -201,7 +235,6 @@ absl::StatusOr<v1::SnapshotManifest> BackupManager::SnapshotShard(
     if (!again.ok()) return again.status();
     break;
   }
-  const v1::NodeInfo* primary = FindNode(map, shard.primary_node_id());
   if (primary == nullptr) {
     return absl::UnavailableError(absl::StrCat(
         shard.shard_id(), " has no primary and no replica took the snapshot",

@@ -35,6 +35,7 @@
 #include "common/stop_signal.h"
 #include "coordinator/backup_store.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/node_admin.h"
 #include "coordinator/snapshot_client.h"
 #include "proto/coordinator.pb.h"
 
@@ -45,6 +46,12 @@ struct BackupOptions {
   Coordinator* coordinator = nullptr;
   BackupStore* store = nullptr;
   SnapshotClient* snapshots = nullptr;
+  // Optional: with it, a replica snapshots only once it applied the
+  // primary's offset at the backup's start (so every write acknowledged
+  // before it is in the backup); one that does not catch up within
+  // `catch_up_timeout` is skipped for the primary.
+  NodeAdmin* node_admin = nullptr;
+  absl::Duration catch_up_timeout = absl::Seconds(10);
   Clock* clock = Clock::Real();
   // Scheduled backups: every `interval` (zero: off), keeping the newest
   // `retention` scheduled backups (0: keep all).

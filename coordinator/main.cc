@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
   backup_options.coordinator = coordinator->get();
   backup_options.store = backup_store->get();
   backup_options.snapshots = snapshot_client.get();
+  backup_options.node_admin = node_admin.get();
   backup_options.interval = absl::GetFlag(FLAGS_backup_interval);
   backup_options.retention = absl::GetFlag(FLAGS_backup_retention);
   sc::BackupManager backups(backup_options);
