@@ -183,6 +183,26 @@ class Coordinator {
       const v1::ListEventsRequest& request) const;
   v1::ListOperationsResponse ListOperations() const;
 
+  // Operations run outside this class (backup and restore,
+  // coordinator/backup_manager.h; coordinator_operations.cc). Begin
+  // persists a RUNNING operation of `kind` with `message` and the event
+  // `event_kind` (a new id; NOT an operation a restart can resume: one
+  // found RUNNING after a restart is marked FAILED). Progress is kept in
+  // memory only; Finish persists the outcome with its event.
+  absl::StatusOr<v1::Operation> BeginOperation(const std::string& kind,
+                                               const std::string& message,
+                                               const std::string& progress,
+                                               const std::string& event_kind,
+                                               const std::string& event);
+  void SetOperationProgress(const std::string& id, const std::string& progress);
+  absl::Status FinishOperation(const std::string& id,
+                               v1::Operation::State state,
+                               const std::string& outcome,
+                               const std::string& event_kind,
+                               const std::string& event);
+  // Records one event (no other change).
+  absl::Status RecordEvent(const std::string& kind, const std::string& message);
+
   // The published map (never null; version 0 before anything happened).
   std::shared_ptr<const v1::ClusterMap> CurrentMap() const;
 

@@ -202,11 +202,16 @@ void Coordinator::FailFailoverLocked(const Failover& failover,
 void Coordinator::RollBackInterruptedLocked() {
   std::vector<Failover> interrupted;
   std::vector<v1::Operation> reshardings;
+  std::vector<v1::Operation> external;
   for (const v1::Operation& op : operations_) {
     if (op.state() == v1::Operation::RUNNING &&
         (op.kind() == "migrate_slots" || op.kind() == "rebalance" ||
          op.kind() == "remove_shard")) {
       reshardings.push_back(op);
+    }
+    if (op.state() == v1::Operation::RUNNING &&
+        (op.kind() == "backup" || op.kind() == "restore_backup")) {
+      external.push_back(op);
     }
     if (op.state() == v1::Operation::RUNNING && op.kind() == "failover") {
       Failover& f = interrupted.emplace_back();
@@ -224,6 +229,22 @@ void Coordinator::RollBackInterruptedLocked() {
         "again automatically, a manual failover can be retried)");
   }
   for (const v1::Operation& op : reshardings) RecoverReshardingLocked(op);
+  for (v1::Operation& op : external) {
+    // Their threads died with the previous process (backup_manager.h).
+    op.set_state(v1::Operation::FAILED);
+    op.set_finished_unix_ms(absl::ToUnixMillis(options_.clock->Now()));
+    op.set_progress(
+        "interrupted by a coordinator restart; run it again (a backup "
+        "without its backup.json is never listed; a restore may have "
+        "loaded part of the keys: check with `slotctl cluster status`)");
+    const std::string kind =
+        op.kind() == "backup" ? "backup_failed" : "restore_failed";
+    const std::string message = absl::StrCat(op.id(), ": ", op.progress());
+    StateUpdate update;
+    update.operations.push_back(std::move(op));
+    (void)CommitLocked(std::move(update), {{kind, message}},
+                       /*new_map=*/false);
+  }
 }
 
 void Coordinator::AdvanceFailoversLocked() {

@@ -246,4 +246,49 @@ grpc::Status CoordinatorServiceImpl::CancelOperation(
                response);
 }
 
+namespace {
+
+grpc::Status NoBackups() {
+  return ToGrpcStatus(absl::FailedPreconditionError(
+      "this coordinator has no backup location; start it with "
+      "--backup_location=file:///PATH"));
+}
+
+}  // namespace
+
+grpc::Status CoordinatorServiceImpl::CreateBackup(
+    grpc::ServerContext*, const v1::CreateBackupRequest* request,
+    v1::CreateBackupResponse* response) {
+  if (backups_ == nullptr) return NoBackups();
+  return Reply(backups_->CreateBackup(*request), response);
+}
+
+grpc::Status CoordinatorServiceImpl::ListBackups(
+    grpc::ServerContext*, const v1::ListBackupsRequest*,
+    v1::ListBackupsResponse* response) {
+  if (backups_ == nullptr) return NoBackups();
+  return Reply(backups_->ListBackups(), response);
+}
+
+grpc::Status CoordinatorServiceImpl::DescribeBackup(
+    grpc::ServerContext*, const v1::DescribeBackupRequest* request,
+    v1::BackupInfo* response) {
+  if (backups_ == nullptr) return NoBackups();
+  return Reply(backups_->DescribeBackup(request->name()), response);
+}
+
+grpc::Status CoordinatorServiceImpl::DeleteBackup(
+    grpc::ServerContext*, const v1::DeleteBackupRequest* request,
+    v1::DeleteBackupResponse*) {
+  if (backups_ == nullptr) return NoBackups();
+  return ToGrpcStatus(backups_->DeleteBackup(request->name()));
+}
+
+grpc::Status CoordinatorServiceImpl::RestoreBackup(
+    grpc::ServerContext*, const v1::RestoreBackupRequest* request,
+    v1::RestoreBackupResponse* response) {
+  if (backups_ == nullptr) return NoBackups();
+  return Reply(backups_->RestoreBackup(*request), response);
+}
+
 }  // namespace slotcache::coordinator

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "coordinator/backup_manager.h"
 #include "coordinator/coordinator.h"
 #include "proto/coordinator.grpc.pb.h"
 
@@ -19,9 +20,11 @@ namespace slotcache::coordinator {
 
 class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
  public:
-  // `coordinator` is not owned and must outlive the service.
-  explicit CoordinatorServiceImpl(Coordinator* coordinator)
-      : coordinator_(coordinator) {}
+  // `coordinator` (and `backups`, which may be null: backup calls are then
+  // refused) are not owned and must outlive the service.
+  explicit CoordinatorServiceImpl(Coordinator* coordinator,
+                                  BackupManager* backups = nullptr)
+      : coordinator_(coordinator), backups_(backups) {}
 
   grpc::Status RegisterNode(grpc::ServerContext* context,
                             const v1::RegisterNodeRequest* request,
@@ -67,6 +70,22 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
                                const v1::CancelOperationRequest* request,
                                v1::Operation* response) override;
 
+  grpc::Status CreateBackup(grpc::ServerContext* context,
+                            const v1::CreateBackupRequest* request,
+                            v1::CreateBackupResponse* response) override;
+  grpc::Status ListBackups(grpc::ServerContext* context,
+                           const v1::ListBackupsRequest* request,
+                           v1::ListBackupsResponse* response) override;
+  grpc::Status DescribeBackup(grpc::ServerContext* context,
+                              const v1::DescribeBackupRequest* request,
+                              v1::BackupInfo* response) override;
+  grpc::Status DeleteBackup(grpc::ServerContext* context,
+                            const v1::DeleteBackupRequest* request,
+                            v1::DeleteBackupResponse* response) override;
+  grpc::Status RestoreBackup(grpc::ServerContext* context,
+                             const v1::RestoreBackupRequest* request,
+                             v1::RestoreBackupResponse* response) override;
+
   // Cancels every open stream and refuses new ones.
   void Shutdown();
 
@@ -77,6 +96,7 @@ class CoordinatorServiceImpl final : public v1::CoordinatorService::Service {
 
   // Constant after construction.
   Coordinator* const coordinator_;
+  BackupManager* const backups_;
 
   absl::Mutex mu_;
   absl::flat_hash_set<grpc::ServerContext*> streams_ ABSL_GUARDED_BY(mu_);

@@ -1,19 +1,24 @@
 // slotcache-coordinator: the control plane (members, slot map, epochs,
 // failover). Flags, wiring, run.
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/metrics/metrics_server.h"
 #include "common/process.h"
 #include "common/server_main.h"
+#include "coordinator/backup_manager.h"
+#include "coordinator/backup_store.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/node_admin.h"
 #include "coordinator/rocksdb_state_store.h"
+#include "coordinator/snapshot_client.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:6999",
           "HOST:PORT to serve on; port 0 picks a free port.");
@@ -54,6 +59,19 @@ ABSL_FLAG(absl::Duration, migration_catch_up_timeout, absl::Minutes(10),
 ABSL_FLAG(absl::Duration, migration_rpc_timeout, absl::Seconds(30),
           "Deadline of the admin calls of a slot migration (AbortImport "
           "deletes a slot range's keys, which can take a while).");
+
+ABSL_FLAG(std::string, backup_location, "",
+          "Where cluster backups go: file:///ABSOLUTE/PATH, on the nodes' "
+          "filesystem too (they write their shard snapshots there). Empty: "
+          "file://<data_dir>/backups.");
+ABSL_FLAG(absl::Duration, backup_interval, absl::ZeroDuration(),
+          "Take a scheduled backup this often (0: never).");
+ABSL_FLAG(int, backup_retention, 0,
+          "Keep the newest this many scheduled backups, deleting older "
+          "scheduled ones (manual backups are kept); 0 keeps all.");
+ABSL_FLAG(absl::Duration, backup_rpc_timeout, absl::Minutes(30),
+          "Deadline of a node's CreateSnapshot and LoadSnapshots (a whole "
+          "shard is written or read).");
 
 int main(int argc, char** argv) {
   slotcache::BlockShutdownSignals();
@@ -108,7 +126,39 @@ int main(int argc, char** argv) {
     SC_LOG(ERROR, "slotcache-coordinator: %s", coordinator.status().ToString());
     return 1;
   }
-  sc::CoordinatorServiceImpl service(coordinator->get());
+  std::string backup_location = absl::GetFlag(FLAGS_backup_location);
+  if (backup_location.empty()) {
+    std::error_code error;
+    const std::filesystem::path absolute =
+        std::filesystem::absolute(data_dir, error);
+    backup_location = absl::StrCat(
+        "file://", absolute.lexically_normal().string(), "/backups");
+  }
+  absl::StatusOr<std::unique_ptr<sc::BackupStore>> backup_store =
+      sc::OpenBackupStore(backup_location);
+  if (!backup_store.ok()) {
+    SC_LOG(ERROR, "slotcache-coordinator: %s",
+           backup_store.status().ToString());
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_backup_retention) < 0) {
+    SC_LOG(ERROR, "slotcache-coordinator: --backup_retention must be >= 0");
+    return 2;
+  }
+  const absl::Duration backup_rpc_timeout =
+      absl::GetFlag(FLAGS_backup_rpc_timeout);
+  std::unique_ptr<sc::SnapshotClient> snapshot_client =
+      sc::NewGrpcSnapshotClient(backup_rpc_timeout, backup_rpc_timeout);
+  sc::BackupOptions backup_options;
+  backup_options.coordinator = coordinator->get();
+  backup_options.store = backup_store->get();
+  backup_options.snapshots = snapshot_client.get();
+  backup_options.node_admin = node_admin.get();
+  backup_options.interval = absl::GetFlag(FLAGS_backup_interval);
+  backup_options.retention = absl::GetFlag(FLAGS_backup_retention);
+  sc::BackupManager backups(backup_options);
+  SC_LOG(INFO, "backups go to %s", backup_location);
+  sc::CoordinatorServiceImpl service(coordinator->get(), &backups);
 
   slotcache::ServeOptions options;
   options.name = "slotcache-coordinator";
@@ -119,6 +169,7 @@ int main(int argc, char** argv) {
       options, {&service},
       [&](const std::string&) {
         (*coordinator)->StartFailureDetection();
+        backups.StartScheduler();
         const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
         if (metrics_listen.empty()) return absl::OkStatus();
         absl::StatusOr<std::unique_ptr<slotcache::MetricsServer>> server =
@@ -134,6 +185,7 @@ int main(int argc, char** argv) {
       [&] {
         metrics.reset();
         service.Shutdown();
+        backups.Shutdown();
         (*coordinator)->Shutdown();
       });
   if (!status.ok()) {

@@ -4,7 +4,7 @@
 # az-b and az-c, then creates the cluster and waits until
 # `slotctl cluster check` passes.
 #
-#   deploy/local-cluster.sh up [--shards=3] [--replicas=2] [--port=6999] [--foreground]
+#   deploy/local-cluster.sh up [--shards=3] [--replicas=2] [--port=6999] [--foreground] [--restore=NAME]
 #   deploy/local-cluster.sh add-nodes N   start N more nodes for the running cluster
 #   deploy/local-cluster.sh down      stop everything started by `up` and `add-nodes`
 #   deploy/local-cluster.sh status    show what runs, then `slotctl cluster status`
@@ -20,6 +20,11 @@
 # coordinator (AZs continue round-robin), in no shard yet; then
 # `slotctl shard add --replicas=R` forms a shard from them and
 # `slotctl rebalance` moves slots to it (docs/RESHARDING.md).
+#
+# `up --restore=NAME` starts the nodes, then restores backup NAME into them
+# (`slotctl backup restore NAME --shards --replicas`) instead of creating an
+# empty cluster. Backups (`slotctl backup create`) live in
+# $HOME_DIR/backups, which `up` keeps (docs/PERSISTENCE.md).
 #
 # Data and logs live under .local-cluster/ (or $SLOTCACHE_HOME):
 #   <name>.log  <name>.pid  <name>.addr  <name>.resp (RESP address)
@@ -39,6 +44,7 @@ SHARDS=3
 REPLICAS=2
 PORT=6999
 FOREGROUND=0
+RESTORE=""
 # How long `up` waits for the nodes to register and for the check to pass.
 DEADLINE_SECONDS=60
 
@@ -116,7 +122,8 @@ up() {
       --replicas=*) REPLICAS="${arg#*=}" ;;
       --port=*) PORT="${arg#*=}" ;;
       --foreground) FOREGROUND=1 ;;
-      *) echo "usage: $0 up [--shards=N] [--replicas=R] [--port=P] [--foreground]" >&2; exit 2 ;;
+      --restore=*) RESTORE="${arg#*=}" ;;
+      *) echo "usage: $0 up [--shards=N] [--replicas=R] [--port=P] [--foreground] [--restore=NAME]" >&2; exit 2 ;;
     esac
   done
   [[ "$SHARDS" =~ ^[1-9][0-9]*$ ]] || die "--shards must be a positive number (got '$SHARDS')"
@@ -137,15 +144,27 @@ up() {
   local coordinator
   coordinator=$(start coordinator "$BIN/coordinator/slotcache-coordinator" \
     --listen="127.0.0.1:$PORT" --data_dir="$HOME_DIR/data/coordinator" \
-    --metrics_listen=127.0.0.1:0 --metrics_address_file="$HOME_DIR/coordinator.metrics") ||
+    --metrics_listen=127.0.0.1:0 --metrics_address_file="$HOME_DIR/coordinator.metrics" \
+    --backup_location="file://$HOME_DIR/backups") ||
     die "could not start the coordinator on 127.0.0.1:$PORT (port taken? use --port=N)"
   echo "  coordinator  $coordinator  metrics $(cat "$HOME_DIR/coordinator.metrics")"
   for i in $(seq 1 "$nodes"); do start_node "$i" "$coordinator"; done
 
-  echo "local-cluster: creating the cluster"
-  retry "$DEADLINE_SECONDS" "$nodes nodes to register" \
-    "$SLOTCTL" --coordinator="$coordinator" cluster create \
-    --shards="$SHARDS" --replicas="$REPLICAS" >/dev/null
+  if [ -n "$RESTORE" ]; then
+    local addresses=()
+    for i in $(seq 1 "$nodes"); do addresses+=("$(cat "$HOME_DIR/node-$i.addr")"); done
+    retry "$DEADLINE_SECONDS" "$nodes nodes to register" \
+      registered "$coordinator" "${addresses[@]}" >/dev/null
+    echo "local-cluster: restoring backup $RESTORE"
+    "$SLOTCTL" --coordinator="$coordinator" backup restore "$RESTORE" \
+      --shards="$SHARDS" --replicas="$REPLICAS" ||
+      die "restore of backup $RESTORE failed (see above; \`slotctl backup list\` shows the backups in $HOME_DIR/backups)"
+  else
+    echo "local-cluster: creating the cluster"
+    retry "$DEADLINE_SECONDS" "$nodes nodes to register" \
+      "$SLOTCTL" --coordinator="$coordinator" cluster create \
+      --shards="$SHARDS" --replicas="$REPLICAS" >/dev/null
+  fi
   retry "$DEADLINE_SECONDS" "slotctl cluster check to pass" \
     "$SLOTCTL" --coordinator="$coordinator" cluster check
   echo

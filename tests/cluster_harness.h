@@ -48,6 +48,8 @@ class TestCluster {
   void set_extra_coordinator_flags(std::vector<std::string> flags) {
     extra_coordinator_flags_ = std::move(flags);
   }
+  // This cluster's own folder (removed with it).
+  const std::string& dir() const { return dir_; }
 
   // Starts `n` more nodes (node i in AZ "az-" + 'a' + i % 3).
   absl::Status StartNodes(int n);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/sdk/client.h"
+#include "client/slotctl/backup_commands.h"
 #include "client/slotctl/cluster_check.h"
 #include "client/slotctl/command_util.h"
 #include "client/slotctl/coordinator_map_source.h"
@@ -423,6 +424,34 @@ const std::vector<Command>& Commands() {
        1,
        1,
        OperationCancel},
+      {{"backup", "create"},
+       "",
+       "snapshot every shard (on a replica) into the coordinator's backup "
+       "location as one backup (--name=N, default from the time); watches "
+       "the operation",
+       0,
+       0,
+       BackupCreate},
+      {{"backup", "list"},
+       "",
+       "complete backups, oldest first",
+       0,
+       0,
+       BackupList},
+      {{"backup", "describe"},
+       "NAME",
+       "one backup: its shards, offsets, keys and size",
+       1,
+       1,
+       BackupDescribe},
+      {{"backup", "delete"}, "NAME", "delete a backup", 1, 1, BackupDelete},
+      {{"backup", "restore"},
+       "NAME",
+       "create the cluster from free nodes (--shards=N --replicas=R, any "
+       "shard count) and load the backup into it; watches the operation",
+       1,
+       1,
+       BackupRestore},
       {{"get"},
        "KEY",
        "print the value of KEY ((nil) when missing)",

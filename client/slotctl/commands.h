@@ -50,6 +50,9 @@ struct Context {
   std::string slots;
   // For `rebalance`: "slots" (default), "keys" or "bytes".
   std::string by = "slots";
+  // For `backup create`: the backup's name ("" = made from the time).
+  // `backup restore` uses `shards` and `replicas`.
+  std::string name;
   // For `cluster rebalance-primaries` and `rebalance`: print the plan only.
   bool dry_run = false;
   std::ostream* out = nullptr;

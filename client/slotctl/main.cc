@@ -31,6 +31,8 @@ ABSL_FLAG(std::string, to, "",
           "replica with the highest offset, preferring another AZ). "
           "reshard: the target shard.");
 ABSL_FLAG(std::string, from, "", "reshard: the source shard.");
+ABSL_FLAG(std::string, name, "",
+          "backup create: the backup's name (default: from the time).");
 ABSL_FLAG(std::string, slots, "",
           "reshard: a count N (N of the source's highest slots) or ranges "
           "like 0-99,200-200,300-310.");
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   ctx.shard = absl::GetFlag(FLAGS_shard);
   ctx.to = absl::GetFlag(FLAGS_to);
   ctx.from = absl::GetFlag(FLAGS_from);
+  ctx.name = absl::GetFlag(FLAGS_name);
   ctx.slots = absl::GetFlag(FLAGS_slots);
   ctx.by = absl::GetFlag(FLAGS_by);
   ctx.dry_run = absl::GetFlag(FLAGS_dry_run);
