@@ -166,13 +166,6 @@ class MigrationChaosTest : public ::testing::Test {
     EXPECT_EQ(missing, 0);
   }
 
-  // The node index of `shard_id`'s primary.
-  int PrimaryIndex(const std::string& shard_id) {
-    absl::StatusOr<v1::ClusterMap> map = cluster_.Describe();
-    EXPECT_TRUE(map.ok());
-    return cluster_.NodeIndex(*map, PrimaryOf(*map, shard_id));
-  }
-
   absl::Status WaitForNewPrimary(const std::string& shard_id,
                                  const std::string& old_primary) {
     return cluster_.WaitForMap(
@@ -181,6 +174,23 @@ class MigrationChaosTest : public ::testing::Test {
           return !now.empty() && now != old_primary;
         },
         absl::StrCat(shard_id, " to fail over"));
+  }
+
+  // Starts the move, SIGKILLs `shard_id`'s primary while the snapshot
+  // copies and waits until a replica replaced it; returns the move's id
+  // ("" after a failure, reported).
+  std::string KillPrimaryMidMove(const std::string& shard_id) {
+    absl::StatusOr<v1::ClusterMap> map = cluster_.Describe();
+    EXPECT_TRUE(map.ok());
+    if (!map.ok()) return "";
+    const std::string old_primary = PrimaryOf(*map, shard_id);
+    const int index = cluster_.NodeIndex(*map, old_primary);
+    const std::string id = StartMoveAndWaitForCopying();
+    if (id.empty()) return "";
+    cluster_.KillNode(index);
+    absl::Status replaced = WaitForNewPrimary(shard_id, old_primary);
+    EXPECT_TRUE(replaced.ok()) << replaced;
+    return replaced.ok() ? id : "";
   }
 
   TestCluster cluster_;
@@ -201,26 +211,14 @@ TEST_F(MigrationChaosTest, CancelMidMigrationRollsBack) {
 }
 
 TEST_F(MigrationChaosTest, SourcePrimaryKilledMidMigration) {
-  const int source = PrimaryIndex("shard-1");
-  absl::StatusOr<v1::ClusterMap> map = cluster_.Describe();
-  ASSERT_TRUE(map.ok());
-  const std::string old_primary = PrimaryOf(*map, "shard-1");
-  const std::string id = StartMoveAndWaitForCopying();
+  const std::string id = KillPrimaryMidMove("shard-1");
   ASSERT_FALSE(id.empty());
-  cluster_.KillNode(source);
-  ASSERT_TRUE(WaitForNewPrimary("shard-1", old_primary).ok());
   ExpectRolledBack(id);
 }
 
 TEST_F(MigrationChaosTest, TargetPrimaryKilledMidMigration) {
-  const int target = PrimaryIndex("shard-2");
-  absl::StatusOr<v1::ClusterMap> map = cluster_.Describe();
-  ASSERT_TRUE(map.ok());
-  const std::string old_primary = PrimaryOf(*map, "shard-2");
-  const std::string id = StartMoveAndWaitForCopying();
+  const std::string id = KillPrimaryMidMove("shard-2");
   ASSERT_FALSE(id.empty());
-  cluster_.KillNode(target);
-  ASSERT_TRUE(WaitForNewPrimary("shard-2", old_primary).ok());
   // The promoted replica of the target got part of the import by
   // replication; the rollback must drop it there.
   ExpectRolledBack(id);

@@ -63,35 +63,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_ports() {
-  python3 - "$1" <<'PY'
-import socket, sys
-want, found, held = int(sys.argv[1]), [], []
-while len(found) < want:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    held.append(s)
-    if port + 10000 > 65535: continue
-    b = socket.socket()
-    try:
-        b.bind(("127.0.0.1", port + 10000))
-    except OSError:
-        continue
-    finally:
-        b.close()
-    found.append(port)
-print(" ".join(map(str, found)))
-PY
-}
-
-wait_until() {  # wait_until SECONDS WHAT COMMAND...
-  local seconds="$1" what="$2"; shift 2
-  local end=$((SECONDS + seconds))
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$end" ] ||
-      { echo "migration_bench.sh: gave up waiting for $what (logs: $WORK)" >&2; return 1; }
-    sleep 0.1
-  done
-}
+# free_ports, wait_until
+source tests/bench/bench_lib.sh  # (the repo root is the working folder here)
 
 # The data set as RESP SET commands (keys in slots 0-4095 only).
 echo "== generating $KEYS keys of 16 bytes with ${VALUE_BYTES}-byte values in slots $SLOTS"
